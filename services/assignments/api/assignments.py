@@ -1,0 +1,82 @@
+"""Routes for assignments and their status updates."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+from sqlmodel import select
+
+from services.assignments import queries, service
+from services.assignments.api.deps import ActorDep, PageDep, StateDep
+from services.assignments.domain import DueState, Status
+from services.assignments.models import StatusUpdate
+from services.assignments.schemas import AssignmentPublic, Page, StatusUpdateCreate, StatusUpdatePublic
+from shared.events.base import utcnow
+from shared.problems import Problem
+
+router = APIRouter(prefix="/assignments", tags=["assignments"])
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The assignment version named by an If-Match header (`"3"`, `W/"3"` or `3`)."""
+    if value is None or value.strip() == "*":
+        return None
+    raw = value.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise Problem(400, f"If-Match must be an ETag of this API such as \"3\", not {value!r}.")
+    return int(raw)
+
+
+@router.get("", response_model=Page[AssignmentPublic])
+def list_assignments(
+    actor: ActorDep, state: StateDep, page: PageDep,
+    plan_id: int | None = None, unit_id: int | None = None,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    due_state: DueState | None = None,
+) -> dict:
+    """Assignments visible to the caller, filtered by plan, unit, status or due state."""
+    filters = queries.AssignmentFilter(plan_id, unit_id, status_, due_state)
+    with state.uow() as session:
+        rows, total = queries.list_assignments(
+            session, actor=actor, filters=filters, offset=page.offset, limit=page.limit,
+            today=utcnow().date(), soon_days=state.settings.due_soon_days,
+        )
+        return {"data": rows, "count": total, "offset": page.offset, "limit": page.limit}
+
+
+@router.get("/{assignment_id}")
+def get_assignment(assignment_id: int, actor: ActorDep, state: StateDep, response: Response) -> AssignmentPublic:
+    """One assignment; its ETag is the version to send back in If-Match."""
+    with state.uow() as session:
+        a = service.visible_assignment(session, actor=actor, assignment_id=assignment_id)
+        response.headers["ETag"] = f'"{a.version}"'
+        return queries.assignment_view(session, a, utcnow().date(), state.settings.due_soon_days)
+
+
+@router.post("/{assignment_id}/updates", status_code=status.HTTP_201_CREATED)
+def post_update(
+    assignment_id: int, data: StatusUpdateCreate, actor: ActorDep, state: StateDep, response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> StatusUpdatePublic:
+    """Report status and progress (officer of the assigned unit); 409 on an illegal transition,
+    412 when If-Match names an old version."""
+    with state.uow() as session:
+        row, assignment = service.post_update(
+            session, actor=actor, assignment_id=assignment_id, data=data, if_match=parse_if_match(if_match)
+        )
+        response.headers["ETag"] = f'"{assignment.version}"'
+        return StatusUpdatePublic.model_validate(
+            {**row.model_dump(), "assignment_version": assignment.version}
+        )
+
+
+@router.get("/{assignment_id}/updates", response_model=Page[StatusUpdatePublic])
+def list_updates(assignment_id: int, actor: ActorDep, state: StateDep, page: PageDep) -> dict:
+    """The history of updates of an assignment, oldest first."""
+    with state.uow() as session:
+        service.visible_assignment(session, actor=actor, assignment_id=assignment_id)
+        rows = session.exec(
+            select(StatusUpdate).where(StatusUpdate.assignment_id == assignment_id)
+            .order_by(StatusUpdate.id)  # type: ignore[arg-type]
+        ).all()
+        return {"data": rows[page.offset: page.offset + page.limit], "count": len(rows),
+                "offset": page.offset, "limit": page.limit}

@@ -1,0 +1,78 @@
+"""Dependencies of the assignments routes: state, unit of work, the acting official."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from services.assignments.auth import Actor, resolve_token
+from services.assignments.settings import AssignmentsSettings
+from shared.db import session_scope
+from shared.messaging.relay import DueRowWorker
+from shared.problems import Problem
+
+
+@dataclass
+class AppState:
+    """What the routes need from the running service."""
+
+    settings: AssignmentsSettings
+    engine: Engine
+    relay: DueRowWorker | None = None  # type: ignore[type-arg]
+
+    @contextmanager
+    def uow(self) -> Iterator[Session]:
+        """A transaction whose commit wakes the outbox relay."""
+        with session_scope(self.engine) as session:
+            yield session
+        if self.relay is not None:
+            self.relay.notify()
+
+
+def get_state(request: Request) -> AppState:
+    """The service state stored on the app."""
+    return request.app.state.plantrack  # type: ignore[no-any-return]
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_actor(request: Request, state: StateDep) -> Actor:
+    """Resolve the bearer token to the acting official (401 otherwise)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "Send an API token: 'Authorization: Bearer <token>'.",
+                      title="Unauthorized")
+    with session_scope(state.engine) as session:
+        official = resolve_token(session, token.strip())
+        if official is None:
+            raise Problem(401, "The API token is unknown or revoked.", title="Unauthorized")
+        return Actor.of(official, getattr(request.state, "request_id", ""))
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+@dataclass(frozen=True)
+class PageParams:
+    """Offset pagination, capped."""
+
+    offset: int
+    limit: int
+
+
+def get_page(
+    state: StateDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> PageParams:
+    """Read offset/limit; the limit is capped by the service's page_size_max."""
+    return PageParams(offset, min(limit, state.settings.page_size_max))
+
+
+PageDep = Annotated[PageParams, Depends(get_page)]

@@ -1,0 +1,63 @@
+"""API tokens: issued once, stored as SHA-256, resolved to the acting official."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from services.assignments.domain import Role
+from services.assignments.models import ApiToken, Official
+from shared.events.base import utcnow
+
+TOKEN_PREFIX = "pt_"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling, and the request's correlation id."""
+
+    official_id: int
+    name: str
+    role: Role
+    unit_id: int | None
+    correlation_id: str = ""
+
+    @classmethod
+    def of(cls, official: Official, correlation_id: str = "") -> "Actor":
+        """The actor for an official row."""
+        assert official.id is not None
+        return cls(official.id, official.name, Role(official.role), official.unit_id, correlation_id)
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh random bearer token."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def store_token(session: Session, *, official_id: int, token: str, name: str = "") -> ApiToken:
+    """Record the hash of `token` for an official."""
+    row = ApiToken(official_id=official_id, name=name, token_hash=hash_token(token), prefix=token[:8])
+    session.add(row)
+    session.flush()
+    return row
+
+
+def resolve_token(session: Session, token: str) -> Official | None:
+    """The active official a bearer token belongs to, or None."""
+    row = session.exec(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+    ).first()
+    if row is None:
+        return None
+    official = session.get(Official, row.official_id)
+    if official is None or not official.active:
+        return None
+    row.last_used_at = utcnow()
+    session.add(row)
+    return official

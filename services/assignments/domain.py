@@ -1,0 +1,90 @@
+"""Pure domain rules of assignments: status transitions, progress and due state."""
+
+from enum import StrEnum
+
+from shared.due import DueState, due_state  # noqa: F401 - re-exported; the rule is shared with read models
+
+
+
+
+class Status(StrEnum):
+    """Implementation status a unit reports."""
+
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+class RuleViolation(Exception):
+    """A request that breaks a domain rule (HTTP 409)."""
+
+
+ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.NOT_STARTED: frozenset({Status.IN_PROGRESS, Status.COMPLETED}),
+    Status.IN_PROGRESS: frozenset({Status.IN_PROGRESS, Status.COMPLETED}),
+    Status.COMPLETED: frozenset(),
+}
+
+STATUS_LABELS_VI: dict[str, str] = {
+    Status.NOT_STARTED: "Chưa triển khai",
+    Status.IN_PROGRESS: "Đang thực hiện",
+    Status.COMPLETED: "Đã hoàn thành",
+}
+
+
+def check_transition(current: Status, new: Status) -> None:
+    """Raise RuleViolation unless a unit may move from `current` to `new`."""
+    if new not in ALLOWED_TRANSITIONS[current]:
+        raise RuleViolation(
+            f"Status cannot change from '{current}' to '{new}'. "
+            f"Allowed next statuses: {sorted(ALLOWED_TRANSITIONS[current]) or 'none (completed is final)'}."
+        )
+
+
+def normalise_progress(status: Status, progress: int | None) -> int:
+    """Progress implied by or consistent with `status`; raise RuleViolation if it contradicts it."""
+    if status is Status.COMPLETED:
+        if progress not in (None, 100):
+            raise RuleViolation("A completed assignment has progress 100.")
+        return 100
+    if progress is None:
+        raise RuleViolation(f"Progress (0-99) is required with status '{status}'.")
+    if status is Status.NOT_STARTED and progress != 0:
+        raise RuleViolation("An assignment not started has progress 0.")
+    if not 0 <= progress <= 99:
+        raise RuleViolation("Progress of an unfinished assignment is between 0 and 99.")
+    return progress
+
+
+class Role(StrEnum):
+    """What an official may do."""
+
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    UNIT_OFFICER = "unit_officer"
+    OBSERVER = "observer"
+
+
+class UnitKind(StrEnum):
+    """Kinds of units in a Party bloc committee's organisation."""
+
+    BLOC_COMMITTEE = "bloc_committee"
+    GRASSROOTS_COMMITTEE = "grassroots_committee"
+    PARTY_CELL = "party_cell"
+    ADVISORY_BOARD = "advisory_board"
+    MASS_ORGANISATION = "mass_organisation"
+    EXTERNAL = "external"
+
+
+class AssignmentRole(StrEnum):
+    """Lead (chủ trì) or support (phối hợp)."""
+
+    LEAD = "lead"
+    SUPPORT = "support"
+
+
+class TaskKind(StrEnum):
+    """One-off with a deadline, or ongoing (thường xuyên) reported each period."""
+
+    ONE_OFF = "one_off"
+    ONGOING = "ongoing"

@@ -1,0 +1,131 @@
+"""Tables of the assignments service (its own metadata; shared outbox rows live beside them)."""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from shared.events.base import utcnow
+
+
+class AssignmentsModel(SQLModel, registry=registry()):
+    """Base of the assignments service's tables."""
+
+
+def _ts(**kw: object) -> Column:  # type: ignore[type-arg]
+    return Column(DateTime(timezone=True), **kw)  # type: ignore[arg-type]
+
+
+class Unit(AssignmentsModel, table=True):
+    """A node of the organisation tree."""
+
+    __tablename__ = "units"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)
+    name: str = Field(max_length=300)
+    kind: str = Field(max_length=40)
+    parent_id: int | None = Field(default=None, foreign_key="units.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Official(AssignmentsModel, table=True):
+    """A person acting for a unit."""
+
+    __tablename__ = "officials"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320, unique=True)
+    title: str = Field(default="", max_length=200)
+    unit_id: int | None = Field(default=None, foreign_key="units.id", index=True)
+    role: str = Field(max_length=20)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class ApiToken(AssignmentsModel, table=True):
+    """A bearer token of an official; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    official_id: int = Field(foreign_key="officials.id", index=True)
+    name: str = Field(default="", max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=12)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    last_used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class Plan(AssignmentsModel, table=True):
+    """A plan document (kế hoạch, chương trình...)."""
+
+    __tablename__ = "plans"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=60, unique=True)
+    kind: str = Field(default="ke_hoach", max_length=30)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    issuer_unit_id: int | None = Field(default=None, foreign_key="units.id")
+    place: str = Field(default="", max_length=100)
+    issued_on: date | None = None
+    implements: str | None = Field(default=None, max_length=60)
+    signer: str = Field(default="", max_length=200)
+    recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="draft", max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Task(AssignmentsModel, table=True):
+    """A numbered task of a plan."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plans.id", index=True)
+    code: str = Field(max_length=30)
+    title: str = Field(max_length=500)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    parent_id: int | None = Field(default=None, foreign_key="tasks.id")
+    kind: str = Field(default="one_off", max_length=20)
+    due_on: date | None = None
+
+
+class Assignment(AssignmentsModel, table=True):
+    """A task given to a unit, with its current status."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("task_id", "unit_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plans.id", index=True)
+    task_id: int = Field(foreign_key="tasks.id", index=True)
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    role: str = Field(default="lead", max_length=10)
+    due_on: date | None = None
+    status: str = Field(default="not_started", max_length=20, index=True)
+    progress: int = 0
+    version: int = 1
+    completed_on: date | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class StatusUpdate(AssignmentsModel, table=True):
+    """An immutable report of a unit on its assignment."""
+
+    __tablename__ = "status_updates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignments.id", index=True)
+    status: str = Field(max_length=20)
+    progress: int
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    difficulties: str = Field(default="", sa_column=Column(Text, nullable=False))
+    reported_by_id: int | None = Field(default=None, foreign_key="officials.id")
+    correlation_id: str = Field(default="", max_length=120)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

@@ -1,0 +1,96 @@
+"""The notifications service: consumers, mail worker, and a small HTTP surface."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, Query
+from faststream_fastapi import FastStreamAPI
+from sqlmodel import Session, select
+
+from services.notifications import consumers
+from services.notifications.mailer import SmtpSender
+from services.notifications.models import OutgoingEmail
+from services.notifications.settings import NotificationsSettings
+from shared.db import make_engine, migrate, ping
+from shared.http import health_router, install_common
+from shared.logging import setup_logging
+from shared.messaging.broker import declare_dead_letter_queues, make_broker
+from shared.messaging.relay import DueRowWorker
+from shared.problems import install_problem_handlers
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger("plantrack.notifications")
+
+
+def create_app(settings: NotificationsSettings | None = None) -> FastStreamAPI:
+    """Build the notifications service (ASGI); nothing connects until it starts."""
+    settings = settings or NotificationsSettings()
+    url = settings.db_url()
+    engine = make_engine(url)
+    broker = make_broker(settings.amqp_url, prefetch=settings.prefetch,
+                         graceful_timeout=settings.graceful_timeout)
+    sender = SmtpSender(settings)
+    worker: DueRowWorker[OutgoingEmail] = DueRowWorker(
+        engine, OutgoingEmail, sender.send, name="mail sender", batch_size=20,
+        poll_interval=settings.send_poll_interval, retry_cap=300.0,
+        where=(OutgoingEmail.failed_at.is_(None),),  # type: ignore[union-attr]
+        park_column="failed_at",
+    )
+    queues = consumers.register(broker, engine, settings, worker.notify)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        setup_logging("notifications", settings.log_level)
+        await asyncio.to_thread(migrate, url, MIGRATIONS)
+        await broker.connect()
+        await declare_dead_letter_queues(broker, queues)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        log.info("notifications service started")
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+            engine.dispose()
+            log.info("notifications service stopped")
+
+    http = FastAPI(title="plantrack — notifications", version="1.0.0", lifespan=lifespan,
+                   description="Emails officials about plan events. Consumes events from RabbitMQ.")
+    install_problem_handlers(http)
+    install_common(http)
+
+    async def database_ok() -> bool:
+        await asyncio.to_thread(ping, engine)
+        return True
+
+    async def broker_ok() -> bool:
+        return await broker.ping(timeout=2)
+
+    http.include_router(health_router({"database": database_ok, "broker": broker_ok}))
+
+    @http.get("/emails", tags=["emails"])
+    def list_emails(
+        status: Annotated[str | None, Query(pattern="^(pending|sent|failed)$")] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> list[dict]:
+        """Recent outgoing emails and their delivery state (operators' view)."""
+        query = select(OutgoingEmail).order_by(OutgoingEmail.id.desc()).limit(limit)  # type: ignore[union-attr]
+        if status == "sent":
+            query = query.where(OutgoingEmail.sent_at.is_not(None))  # type: ignore[union-attr]
+        elif status == "failed":
+            query = query.where(OutgoingEmail.failed_at.is_not(None))  # type: ignore[union-attr]
+        elif status == "pending":
+            query = query.where(OutgoingEmail.sent_at.is_(None), OutgoingEmail.failed_at.is_(None))  # type: ignore[union-attr]
+        with Session(engine) as session:
+            return [
+                row.model_dump(include={"id", "event_id", "recipient", "subject", "correlation_id",
+                                        "created_at", "sent_at", "failed_at", "attempts", "last_error"})
+                for row in session.exec(query).all()
+            ]
+
+    return FastStreamAPI(broker, application=http, asyncapi_path="/asyncapi")

@@ -1,0 +1,54 @@
+"""Sending email over SMTP."""
+
+import asyncio
+import smtplib
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+
+from services.notifications.models import OutgoingEmail
+from services.notifications.settings import NotificationsSettings
+from shared.messaging.relay import PermanentFailure
+
+
+def build_message(row: OutgoingEmail, sender: str) -> EmailMessage:
+    """The MIME message for an outgoing email row (UTF-8, with a stable Message-ID)."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = formataddr((row.recipient_name, row.recipient)) if row.recipient_name else row.recipient
+    msg["Subject"] = row.subject
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = row.message_id
+    msg["X-Correlation-ID"] = row.correlation_id
+    msg["X-Plantrack-Event-ID"] = str(row.event_id)
+    msg.set_content(row.body, charset="utf-8")
+    return msg
+
+
+class SmtpSender:
+    """Delivers rows to an SMTP server; 5xx answers are permanent, anything else is retried."""
+
+    def __init__(self, settings: NotificationsSettings) -> None:
+        self.settings = settings
+
+    def _send(self, message: EmailMessage) -> None:
+        s = self.settings
+        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
+            if s.smtp_starttls:
+                smtp.starttls()
+            if s.smtp_username:
+                smtp.login(s.smtp_username, s.smtp_password)
+            try:
+                smtp.send_message(message)
+            except smtplib.SMTPRecipientsRefused as exc:
+                codes = [code for code, _ in exc.recipients.values()]
+                if all(500 <= c < 600 for c in codes):
+                    raise PermanentFailure(f"recipient refused: {exc.recipients}") from exc
+                raise
+            except smtplib.SMTPResponseException as exc:
+                if 500 <= exc.smtp_code < 600:
+                    raise PermanentFailure(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
+                raise
+
+    async def send(self, row: OutgoingEmail) -> None:
+        """Send one row (blocking SMTP I/O runs in a thread)."""
+        await asyncio.to_thread(self._send, build_message(row, self.settings.mail_from))

@@ -1,0 +1,44 @@
+"""Who is told about a status change: a pure rule over the directory."""
+
+from collections.abc import Iterable
+
+from services.notifications.models import DirectoryOfficial, DirectoryUnit
+
+SUPERVISING_KINDS = frozenset({"bloc_committee", "advisory_board"})
+
+
+def root_of(unit_id: int, units: dict[int, DirectoryUnit]) -> int:
+    """The top of the tree the unit belongs to."""
+    seen: set[int] = set()
+    current = unit_id
+    while current in units and units[current].parent_id is not None and current not in seen:
+        seen.add(current)
+        current = units[current].parent_id  # type: ignore[assignment]
+    return current
+
+
+def supervisors_for(
+    unit_id: int, units: dict[int, DirectoryUnit], officials: Iterable[DirectoryOfficial],
+    *, exclude_official_id: int | None = None,
+) -> list[DirectoryOfficial]:
+    """Active supervisors of the committee or advisory boards in the same tree as `unit_id`,
+    plus supervisors of the unit's own ancestors; one per email address, the reporter left out."""
+    root = root_of(unit_id, units)
+    ancestors: set[int] = set()
+    current = units.get(unit_id)
+    while current is not None and current.parent_id is not None and current.parent_id not in ancestors:
+        ancestors.add(current.parent_id)
+        current = units.get(current.parent_id)
+    chosen: dict[str, DirectoryOfficial] = {}
+    for official in sorted(officials, key=lambda o: o.id):
+        if not official.active or official.role != "supervisor" or official.unit_id is None:
+            continue
+        if official.id == exclude_official_id:
+            continue
+        unit = units.get(official.unit_id)
+        if unit is None:
+            continue
+        in_tree = root_of(unit.id, units) == root and unit.kind in SUPERVISING_KINDS
+        if in_tree or unit.id in ancestors:
+            chosen.setdefault(official.email.lower(), official)
+    return list(chosen.values())

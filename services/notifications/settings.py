@@ -1,0 +1,43 @@
+"""Settings of the notifications service, from PLANTRACK_* environment variables."""
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.db import sqlite_default_url
+
+
+class NotificationsSettings(BaseSettings):
+    """Configuration of the event consumers and the SMTP sender."""
+
+    model_config = SettingsConfigDict(env_prefix="PLANTRACK_NOTIFICATIONS_", extra="ignore")
+
+    database_url: str = ""
+    amqp_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672/",
+        validation_alias=AliasChoices("PLANTRACK_NOTIFICATIONS_AMQP_URL", "PLANTRACK_AMQP_URL"),
+    )
+    data_dir: str = Field(
+        default="data", validation_alias=AliasChoices("PLANTRACK_NOTIFICATIONS_DATA_DIR", "PLANTRACK_DATA_DIR")
+    )
+    smtp_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("PLANTRACK_SMTP_HOST", "PLANTRACK_NOTIFICATIONS_SMTP_HOST"))
+    smtp_port: int = Field(default=1025, validation_alias=AliasChoices("PLANTRACK_SMTP_PORT", "PLANTRACK_NOTIFICATIONS_SMTP_PORT"))
+    smtp_username: str = Field(default="", validation_alias=AliasChoices("PLANTRACK_SMTP_USERNAME"))
+    smtp_password: str = Field(default="", validation_alias=AliasChoices("PLANTRACK_SMTP_PASSWORD"))
+    smtp_starttls: bool = Field(default=False, validation_alias=AliasChoices("PLANTRACK_SMTP_STARTTLS"))
+    smtp_timeout: float = 15.0
+    mail_from: str = Field(
+        default="plantrack <no-reply@plantrack.example.org>",
+        validation_alias=AliasChoices("PLANTRACK_MAIL_FROM", "PLANTRACK_NOTIFICATIONS_MAIL_FROM"),
+    )
+    place: str = Field(default="Trà Vinh", description="Place on the date line of emails.")
+    prefetch: int = 10
+    delivery_limit: int = Field(default=5, description="Failed deliveries before a message is dead-lettered.")
+    send_poll_interval: float = 1.0
+    graceful_timeout: float = 30.0
+    log_level: str = Field(
+        default="INFO", validation_alias=AliasChoices("PLANTRACK_NOTIFICATIONS_LOG_LEVEL", "PLANTRACK_LOG_LEVEL")
+    )
+
+    def db_url(self) -> str:
+        """The configured database URL or the embedded SQLite default."""
+        return self.database_url or sqlite_default_url("notifications", self.data_dir)

@@ -1,0 +1,76 @@
+"""The reporting service: read-model consumers and the review exports."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+from faststream_fastapi import FastStreamAPI
+from sqlmodel import Session
+
+from services.reporting import consumers, exports
+from services.reporting.settings import ReportingSettings
+from shared.db import make_engine, migrate, ping
+from shared.events.base import utcnow
+from shared.http import health_router, install_common
+from shared.logging import setup_logging
+from shared.messaging.broker import declare_dead_letter_queues, make_broker
+from shared.problems import Problem, install_problem_handlers
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger("plantrack.reporting")
+
+
+def create_app(settings: ReportingSettings | None = None) -> FastStreamAPI:
+    """Build the reporting service (ASGI); nothing connects until it starts."""
+    settings = settings or ReportingSettings()
+    url = settings.db_url()
+    engine = make_engine(url)
+    broker = make_broker(settings.amqp_url, prefetch=settings.prefetch, graceful_timeout=settings.graceful_timeout)
+    queues = consumers.register(broker, engine, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        setup_logging("reporting", settings.log_level)
+        await asyncio.to_thread(migrate, url, MIGRATIONS)
+        await broker.connect()
+        await declare_dead_letter_queues(broker, queues)
+        log.info("reporting service started")
+        try:
+            yield
+        finally:
+            engine.dispose()
+            log.info("reporting service stopped")
+
+    http = FastAPI(title="plantrack — reporting", version="1.0.0", lifespan=lifespan,
+                   description="Read model of plan implementation, built from events; review exports.")
+    install_problem_handlers(http)
+    install_common(http)
+
+    async def database_ok() -> bool:
+        await asyncio.to_thread(ping, engine)
+        return True
+
+    async def broker_ok() -> bool:
+        return await broker.ping(timeout=2)
+
+    http.include_router(health_router({"database": database_ok, "broker": broker_ok}))
+
+    @http.get("/plans/{plan_id}/export.csv", tags=["exports"], response_class=Response,
+              responses={200: {"content": {"text/csv": {}}}})
+    def export_plan_csv(plan_id: int) -> Response:
+        """The plan's assignments and their latest reported status, as CSV for the committee."""
+        today = utcnow().date()
+        with Session(engine) as session:
+            plan = exports.get_plan(session, plan_id)
+            if plan is None:
+                raise Problem(404, f"Plan {plan_id} is not known to the reporting service (yet).")
+            body = exports.export_csv(plan, exports.plan_rows(session, plan_id), today, settings.due_soon_days)
+        filename = exports.export_filename(plan, today, "csv")
+        return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    return FastStreamAPI(broker, application=http, asyncapi_path="/asyncapi")

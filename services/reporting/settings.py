@@ -1,0 +1,32 @@
+"""Settings of the reporting service, from PLANTRACK_* environment variables."""
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.db import sqlite_default_url
+
+
+class ReportingSettings(BaseSettings):
+    """Configuration of the read-model consumers and the export API."""
+
+    model_config = SettingsConfigDict(env_prefix="PLANTRACK_REPORTING_", extra="ignore")
+
+    database_url: str = ""
+    amqp_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672/",
+        validation_alias=AliasChoices("PLANTRACK_REPORTING_AMQP_URL", "PLANTRACK_AMQP_URL"),
+    )
+    data_dir: str = Field(
+        default="data", validation_alias=AliasChoices("PLANTRACK_REPORTING_DATA_DIR", "PLANTRACK_DATA_DIR")
+    )
+    prefetch: int = 20
+    delivery_limit: int = 5
+    graceful_timeout: float = 30.0
+    due_soon_days: int = 7
+    log_level: str = Field(
+        default="INFO", validation_alias=AliasChoices("PLANTRACK_REPORTING_LOG_LEVEL", "PLANTRACK_LOG_LEVEL")
+    )
+
+    def db_url(self) -> str:
+        """The configured database URL or the embedded SQLite default."""
+        return self.database_url or sqlite_default_url("reporting", self.data_dir)

@@ -1,0 +1,39 @@
+"""The envelope every plantrack event carries."""
+
+from datetime import UTC, datetime
+from typing import ClassVar
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """Base of all integration events: identity, type, time and correlation, then the payload.
+
+    Subclasses pin `event_type` with a Literal and declare `payload`. The type string is also
+    the routing key on the `plantrack.events` exchange.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    TYPE: ClassVar[str]
+
+    event_id: UUID = Field(default_factory=uuid4, description="Unique id; consumers dedupe on it.")
+    event_type: str = Field(description="`<noun>.<past_tense_verb>.v<N>`; also the routing key.")
+    occurred_at: datetime = Field(default_factory=utcnow, description="When the change committed.")
+    correlation_id: str = Field(
+        default="", description="Id of the HTTP request that caused the change; follows it to the email and logs."
+    )
+    producer: str = Field(default="assignments", description="Service that emitted the event.")
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: object) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        field = cls.model_fields.get("event_type")
+        if field is not None and field.default not in (None, ""):
+            cls.TYPE = str(field.default)

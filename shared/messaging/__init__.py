@@ -1,0 +1,1 @@
+"""Messaging glue: topology, broker factory, outbox and inbox."""

@@ -1,0 +1,50 @@
+"""Inbox: processed event ids, so a redelivered event has no second effect."""
+
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import Column, DateTime, Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel
+
+from shared.db import session_scope
+from shared.events.base import Event, utcnow
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """One row per (consumer, event) whose effects are committed."""
+
+    __tablename__ = "processed_events"
+
+    consumer: str = Field(primary_key=True, max_length=120)
+    event_id: UUID = Field(primary_key=True)
+    event_type: str = Field(max_length=120)
+    processed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+def handle_once(engine: Engine, event: Event, consumer: str, work: Callable[[Session], None]) -> bool:
+    """Run `work` and record the event in one transaction, unless it was already processed.
+
+    Returns False for a duplicate. The inbox row is flushed before the work, so a concurrent
+    duplicate blocks on (or fails at) the primary key instead of doing the work twice.
+    """
+    key = (consumer, event.event_id)
+    try:
+        with session_scope(engine) as session:
+            if session.get(ProcessedEvent, key) is not None:
+                return False
+            session.add(
+                ProcessedEvent(
+                    consumer=consumer, event_id=event.event_id, event_type=event.event_type,
+                    processed_at=utcnow(),
+                )
+            )
+            session.flush()
+            work(session)
+        return True
+    except IntegrityError:
+        with Session(engine) as session:
+            if session.get(ProcessedEvent, key) is not None:
+                return False
+        raise

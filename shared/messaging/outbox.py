@@ -1,0 +1,51 @@
+"""Transactional outbox: events are rows written in the business transaction, published later."""
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import Column, DateTime, Text
+from sqlmodel import Field, Session, SQLModel
+
+from shared.events.base import Event, utcnow
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An event waiting to be (or already) published to RabbitMQ."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: UUID = Field(unique=True)
+    event_type: str = Field(max_length=120)
+    correlation_id: str = Field(default="", max_length=120)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    available_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True),
+        description="Not published before this time: retry backoff or a relay's claim lease.",
+    )
+    sent_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True)
+    )
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+def add_event(session: Session, event: Event) -> OutboxMessage:
+    """Stage `event` in the caller's transaction; it is published only if that commits."""
+    now = utcnow()
+    row = OutboxMessage(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        correlation_id=event.correlation_id,
+        body=event.model_dump_json(),
+        created_at=now,
+        available_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def backoff(attempts: int, *, base: float = 1.0, cap: float = 30.0) -> timedelta:
+    """Delay before retrying a row whose publish failed `attempts` times."""
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))

@@ -1,0 +1,49 @@
+"""Publishing outbox rows to the events exchange: persistent, confirmed, mandatory."""
+
+import asyncio
+import logging
+
+from faststream.rabbit import RabbitBroker
+
+from shared.messaging.outbox import OutboxMessage
+from shared.messaging.relay import Publish
+from shared.messaging.topology import EVENTS_EXCHANGE
+
+log = logging.getLogger("plantrack.publisher")
+
+
+def outbox_publisher(broker: RabbitBroker, *, timeout: float = 10.0) -> Publish:
+    """A publish function for the relay; it raises when RabbitMQ nacks or returns the message."""
+
+    async def publish(row: OutboxMessage) -> None:
+        await broker.publish(
+            row.body.encode(),
+            exchange=EVENTS_EXCHANGE,
+            routing_key=row.event_type,
+            persist=True,
+            mandatory=True,
+            message_id=str(row.event_id),
+            correlation_id=row.correlation_id or str(row.event_id),
+            content_type="application/json",
+            message_type=row.event_type,
+            timestamp=row.created_at,
+            timeout=timeout,
+        )
+
+    return publish
+
+
+async def connect_until_stopped(broker: RabbitBroker, stop: asyncio.Event, *, every: float = 2.0) -> bool:
+    """Connect the broker, retrying until it works or `stop` is set; True when connected."""
+    while not stop.is_set():
+        try:
+            await broker.connect()
+            await broker.declare_exchange(EVENTS_EXCHANGE)
+            return True
+        except Exception as exc:  # noqa: BLE001 - RabbitMQ down is a normal, retried state
+            log.warning("RabbitMQ not reachable; retrying", extra={"error": repr(exc)})
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=every)
+            except TimeoutError:
+                pass
+    return False

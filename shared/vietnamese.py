@@ -1,0 +1,52 @@
+"""Vietnamese wording shared by emails and exports: date lines and status labels."""
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+STATUS_LABELS: dict[str, str] = {
+    "not_started": "Chưa triển khai",
+    "in_progress": "Đang thực hiện",
+    "completed": "Đã hoàn thành",
+}
+
+DUE_STATE_LABELS: dict[str, str] = {
+    "within_deadline": "Trong hạn",
+    "due_soon": "Sắp đến hạn",
+    "overdue": "Quá hạn",
+    "completed_on_time": "Hoàn thành đúng hạn",
+    "completed_late": "Hoàn thành trễ hạn",
+    "no_deadline": "Không có thời hạn",
+}
+
+ROLE_LABELS: dict[str, str] = {"lead": "Chủ trì", "support": "Phối hợp"}
+
+
+def date_line(place: str, day: date) -> str:
+    """The date line of a Vietnamese document: "Trà Vinh, ngày 15 tháng 12 năm 2021".
+
+    By convention (Nghị định 30/2020/NĐ-CP) days below 10 and months 1-2 take a leading zero.
+    """
+    day_part = f"{day.day:02d}"
+    month_part = f"{day.month:02d}" if day.month < 3 else str(day.month)
+    text = f"ngày {day_part} tháng {month_part} năm {day.year}"
+    return f"{place}, {text}" if place else text[0].upper() + text[1:]
+
+
+def short_date(day: date | None) -> str:
+    """dd/mm/yyyy, or an empty string."""
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def status_label(status: str) -> str:
+    """The Vietnamese label of a status code (the code itself if unknown)."""
+    return STATUS_LABELS.get(status, status)
+
+
+VIETNAM_TZ = "Asia/Ho_Chi_Minh"
+
+
+def local_time(moment: datetime, tz: str = VIETNAM_TZ) -> datetime:
+    """A UTC (or naive-as-UTC) moment in Vietnam's time zone, for dates and times users read."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(tz))
