@@ -5,8 +5,6 @@ from enum import StrEnum
 from shared.due import DueState, due_state  # noqa: F401 - re-exported; the rule is shared with read models
 
 
-
-
 class Status(StrEnum):
     """Implementation status a unit reports."""
 

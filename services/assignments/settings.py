@@ -9,7 +9,10 @@ from shared.db import sqlite_default_url
 class AssignmentsSettings(BaseSettings):
     """Configuration of the assignments API and its outbox relay."""
 
-    model_config = SettingsConfigDict(env_prefix="PLANTRACK_ASSIGNMENTS_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="PLANTRACK_ASSIGNMENTS_", extra="ignore",
+        validate_by_name=True,  # keyword arguments by field name work too, not only the env aliases
+    )
 
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means a SQLite file.")
     amqp_url: str = Field(

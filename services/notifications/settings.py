@@ -9,7 +9,10 @@ from shared.db import sqlite_default_url
 class NotificationsSettings(BaseSettings):
     """Configuration of the event consumers and the SMTP sender."""
 
-    model_config = SettingsConfigDict(env_prefix="PLANTRACK_NOTIFICATIONS_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="PLANTRACK_NOTIFICATIONS_", extra="ignore",
+        validate_by_name=True,  # keyword arguments by field name work too, not only the env aliases
+    )
 
     database_url: str = ""
     amqp_url: str = Field(
@@ -19,8 +22,12 @@ class NotificationsSettings(BaseSettings):
     data_dir: str = Field(
         default="data", validation_alias=AliasChoices("PLANTRACK_NOTIFICATIONS_DATA_DIR", "PLANTRACK_DATA_DIR")
     )
-    smtp_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("PLANTRACK_SMTP_HOST", "PLANTRACK_NOTIFICATIONS_SMTP_HOST"))
-    smtp_port: int = Field(default=1025, validation_alias=AliasChoices("PLANTRACK_SMTP_PORT", "PLANTRACK_NOTIFICATIONS_SMTP_PORT"))
+    smtp_host: str = Field(
+        default="127.0.0.1", validation_alias=AliasChoices("PLANTRACK_SMTP_HOST", "PLANTRACK_NOTIFICATIONS_SMTP_HOST")
+    )
+    smtp_port: int = Field(
+        default=1025, validation_alias=AliasChoices("PLANTRACK_SMTP_PORT", "PLANTRACK_NOTIFICATIONS_SMTP_PORT")
+    )
     smtp_username: str = Field(default="", validation_alias=AliasChoices("PLANTRACK_SMTP_USERNAME"))
     smtp_password: str = Field(default="", validation_alias=AliasChoices("PLANTRACK_SMTP_PASSWORD"))
     smtp_starttls: bool = Field(default=False, validation_alias=AliasChoices("PLANTRACK_SMTP_STARTTLS"))

@@ -18,7 +18,10 @@ def status_changed_email(event: AssignmentStatusChangedV1, recipient_name: str, 
     """The email telling a supervisor that a unit reported on its assignment."""
     p = event.payload
     reported = local_time(p.reported_at)
-    subject = f"[{p.plan_number}] {p.unit_name} cập nhật nhiệm vụ {p.task_code}: {status_label(p.new_status)} ({p.progress}%)"
+    subject = (
+        f"[{p.plan_number}] {p.unit_name} cập nhật nhiệm vụ {p.task_code}: "
+        f"{status_label(p.new_status)} ({p.progress}%)"
+    )
     lines = [
         date_line(place, reported.date()),
         "",

@@ -9,7 +9,10 @@ from shared.db import sqlite_default_url
 class ReportingSettings(BaseSettings):
     """Configuration of the read-model consumers and the export API."""
 
-    model_config = SettingsConfigDict(env_prefix="PLANTRACK_REPORTING_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="PLANTRACK_REPORTING_", extra="ignore",
+        validate_by_name=True,  # keyword arguments by field name work too, not only the env aliases
+    )
 
     database_url: str = ""
     amqp_url: str = Field(

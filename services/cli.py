@@ -1,0 +1,165 @@
+"""The `plantrack` command: run the services locally, load demo data, relay, docs."""
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+APPS = {
+    "notifications": "services.notifications.app:create_app",
+    "reporting": "services.reporting.app:create_app",
+    "assignments": "services.assignments.app:create_app",
+}
+
+
+def _wait_ready(name: str, url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{name} exited with code {proc.returncode}; see its log above")
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{name} did not become ready at {url} within {timeout}s")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the three services (consumers first), optionally load the demo, stop on Ctrl-C."""
+    env = dict(os.environ)
+    if not env.get("PLANTRACK_ADMIN_TOKEN"):
+        env["PLANTRACK_ADMIN_TOKEN"] = "pt_admin_" + secrets.token_urlsafe(16)
+        print(f"PLANTRACK_ADMIN_TOKEN not set; this run's admin token: {env['PLANTRACK_ADMIN_TOKEN']}")
+    env.setdefault("PYTHONPATH", str(ROOT))
+    ports = {"assignments": args.port, "notifications": args.port + 1, "reporting": args.port + 2}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def stop_all() -> None:
+        for proc in reversed(list(procs.values())):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for name, proc in procs.items():
+            try:
+                proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                print(f"{name} did not stop in time; killing it", file=sys.stderr)
+                proc.kill()
+
+    def on_signal(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    try:
+        for name, app in APPS.items():
+            procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--factory", app, "--host", args.host,
+                 "--port", str(ports[name]), "--timeout-graceful-shutdown", "30"],
+                env=env,
+            )
+            _wait_ready(name, f"http://127.0.0.1:{ports[name]}", procs[name])
+        base = f"http://127.0.0.1:{ports['assignments']}"
+        if args.demo:
+            from services.assignments.demo.loader import load_demo
+
+            result = load_demo(base, env["PLANTRACK_ADMIN_TOKEN"])
+            print(f"Demo loaded: plan {result.plan_id} (41-KH/ĐUK), {len(result.units)} units; "
+                  f"unit officer {result.officer_email} token: {result.officer_token}")
+        print("plantrack is running:")
+        for name, port in ports.items():
+            print(f"  {name:<14} http://{args.host}:{port}  (API docs: /docs)")
+        print("Press Ctrl-C to stop.")
+        while all(p.poll() is None for p in procs.values()):
+            time.sleep(0.5)
+        failed = [n for n, p in procs.items() if p.poll() is not None]
+        print(f"service exited unexpectedly: {', '.join(failed)}; stopping the others", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping…")
+        return 0
+    finally:
+        stop_all()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Load the demo data into a running assignments service."""
+    from services.assignments.demo.loader import load_demo
+
+    token = args.token or os.environ.get("PLANTRACK_ADMIN_TOKEN", "")
+    if not token:
+        raise SystemExit("give the admin token with --token or PLANTRACK_ADMIN_TOKEN")
+    deadline = time.monotonic() + args.wait
+    while True:
+        try:
+            if httpx.get(f"{args.url}/ready", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"assignments service at {args.url} not ready after {args.wait}s")
+        time.sleep(1)
+    result = load_demo(args.url, token)
+    print(f"Demo plan id {result.plan_id}; {result.assignments} new assignments; "
+          f"unit officer {result.officer_email} token: {result.officer_token}")
+    return 0
+
+
+def cmd_relay(_: argparse.Namespace) -> int:
+    """Run a standalone outbox relay."""
+    from services.assignments.relay import main
+
+    main()
+    return 0
+
+
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    """Print (or write) the AsyncAPI document of all events."""
+    from services.asyncapi import render
+
+    text = render()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `plantrack`."""
+    parser = argparse.ArgumentParser(prog="plantrack", description="Track how a plan is carried out.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start the three services as local processes")
+    run.add_argument("--demo", action="store_true", help="load the seed plan 41-KH/ĐUK and demo units")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8001, help="assignments port; notifications +1, reporting +2")
+    run.set_defaults(func=cmd_run)
+    demo = sub.add_parser("demo", help="load demo data into a running assignments service")
+    demo.add_argument("--url", default="http://127.0.0.1:8001")
+    demo.add_argument("--token", default="")
+    demo.add_argument("--wait", type=float, default=120, help="seconds to wait for the service")
+    demo.set_defaults(func=cmd_demo)
+    relay = sub.add_parser("relay", help="run a standalone outbox relay")
+    relay.set_defaults(func=cmd_relay)
+    asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI document of all events")
+    asyncapi.add_argument("--output", "-o", default="")
+    asyncapi.set_defaults(func=cmd_asyncapi)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
