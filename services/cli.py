@@ -133,6 +133,55 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_plan(args: argparse.Namespace) -> int:
+    """Parse a plan document and print what was read (JSON with --json)."""
+    from services.assignments.plan_import import parse_plan
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"cannot read {args.file}: {exc}") from exc
+    draft = parse_plan(text)
+    if args.json:
+        sys.stdout.write(draft.model_dump_json(indent=2) + "\n")
+        return 0
+    print(f"{draft.number or '?'}  {draft.kind or '?'}  {draft.place or '?'}, {draft.issued_on or '?'}")
+    print(f"  {draft.title or '(no title found)'}")
+    for task in draft.tasks:
+        who = "; ".join(r.text for r in task.responsible)
+        print(f"  {task.code:<8} {task.title[:70]}{'  [' + who + ']' if who else ''}")
+    for warning in draft.warnings:
+        print(f"  warning: {warning}")
+    return 0
+
+
+def cmd_create_token(args: argparse.Namespace) -> int:
+    """Issue an API token for an official straight in the assignments database (ops/bootstrap)."""
+    from sqlmodel import select
+
+    from services.assignments import directory
+    from services.assignments.app import MIGRATIONS
+    from services.assignments.auth import new_token
+    from services.assignments.models import Official
+    from services.assignments.settings import AssignmentsSettings
+    from shared.db import make_engine, migrate, session_scope
+
+    settings = AssignmentsSettings()
+    migrate(settings.db_url(), MIGRATIONS)
+    engine = make_engine(settings.db_url())
+    token = new_token()
+    try:
+        with session_scope(engine) as session:
+            official = session.exec(select(Official).where(Official.email == args.email.lower())).first()
+            if official is None or official.id is None:
+                raise SystemExit(f"no official with email {args.email}")
+            directory.issue_token(session, actor=None, official_id=official.id, token=token, name=args.name)
+    finally:
+        engine.dispose()
+    print(token)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `plantrack`."""
     parser = argparse.ArgumentParser(prog="plantrack", description="Track how a plan is carried out.")
@@ -149,6 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     relay = sub.add_parser("relay", help="run a standalone outbox relay")
     relay.set_defaults(func=cmd_relay)
+    imp = sub.add_parser("import-plan", help="read a plan document (UTF-8 text) into tasks and responsible units")
+    imp.add_argument("file")
+    imp.add_argument("--json", action="store_true", help="print the full draft as JSON")
+    imp.set_defaults(func=cmd_import_plan)
+    tok = sub.add_parser("create-token", help="issue an API token for an official (prints it once)")
+    tok.add_argument("--email", required=True, help="the official's email")
+    tok.add_argument("--name", default="cli", help="a label for the token")
+    tok.set_defaults(func=cmd_create_token)
     asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI document of all events")
     asyncapi.add_argument("--output", "-o", default="")
     asyncapi.set_defaults(func=cmd_asyncapi)

@@ -42,7 +42,9 @@ def problem_response(
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["correlation_id"] = request_id
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    # also as a header: a 500 is answered outside RequestIdMiddleware, which would otherwise add it
+    headers = {"X-Request-ID": request_id} if request_id else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:

@@ -1,4 +1,4 @@
-"""Vietnamese wording shared by emails and exports: date lines and status labels."""
+"""Vietnamese wording shared by emails and exports: date lines, status and review labels."""
 
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -19,6 +19,14 @@ DUE_STATE_LABELS: dict[str, str] = {
 }
 
 ROLE_LABELS: dict[str, str] = {"lead": "Chủ trì", "support": "Phối hợp"}
+
+REVIEW_KIND_LABELS: dict[str, str] = {"preliminary": "sơ kết", "final": "tổng kết"}
+
+SUBMISSION_STATE_LABELS: dict[str, str] = {
+    "on_time": "Đã nộp đúng hạn",
+    "late": "Nộp trễ hạn",
+    "missing": "Chưa nộp",
+}
 
 
 def date_line(place: str, day: date) -> str:
@@ -42,6 +50,11 @@ def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
 
 
+def review_kind_label(kind: str) -> str:
+    """The label of a review round kind, "sơ kết" or "tổng kết" (the code itself if unknown)."""
+    return REVIEW_KIND_LABELS.get(kind, kind)
+
+
 VIETNAM_TZ = "Asia/Ho_Chi_Minh"
 
 
@@ -50,3 +63,9 @@ def local_time(moment: datetime, tz: str = VIETNAM_TZ) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(ZoneInfo(tz))
+
+
+def local_date(moment: datetime | None = None, tz: str = VIETNAM_TZ) -> date:
+    """The calendar day in Vietnam at `moment` (default: now). Deadlines are Vietnamese dates, so
+    "today" and completion dates must be too: 01:30 on 1 April in Trà Vinh is still 31 March in UTC."""
+    return local_time(moment or datetime.now(UTC), tz).date()

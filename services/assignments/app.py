@@ -8,8 +8,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.assignments import service
-from services.assignments.api import assignments, directory, plans
+from services.assignments import directory as directory_use_cases
+from services.assignments.api import assignments, directory, oversight, plans
 from services.assignments.api.deps import AppState
 from services.assignments.settings import AssignmentsSettings
 from shared.db import make_engine, migrate, ping, session_scope
@@ -45,7 +45,7 @@ def create_app(settings: AssignmentsSettings | None = None) -> FastAPI:
         setup_logging("assignments", settings.log_level)
         await asyncio.to_thread(migrate, url, MIGRATIONS)
         with session_scope(engine) as session:
-            service.ensure_bootstrap_admin(session, settings.admin_token)
+            directory_use_cases.ensure_bootstrap_admin(session, settings.admin_token)
         stop = asyncio.Event()
         task = None
         if settings.relay_enabled:
@@ -83,6 +83,7 @@ def create_app(settings: AssignmentsSettings | None = None) -> FastAPI:
     app.include_router(directory.router)
     app.include_router(plans.router)
     app.include_router(assignments.router)
+    app.include_router(oversight.router)
     return app
 
 

@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 
 from sqlmodel import Session, select
 
@@ -11,6 +12,7 @@ from services.assignments.models import ApiToken, Official
 from shared.events.base import utcnow
 
 TOKEN_PREFIX = "pt_"
+LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,9 @@ def resolve_token(session: Session, token: str) -> Official | None:
     official = session.get(Official, row.official_id)
     if official is None or not official.active:
         return None
-    row.last_used_at = utcnow()
-    session.add(row)
+    now = utcnow()
+    last = row.last_used_at
+    if last is None or now - (last if last.tzinfo else last.replace(tzinfo=UTC)) > LAST_USED_GRANULARITY:
+        row.last_used_at = now  # at most once a minute: reads should not all become writes
+        session.add(row)
     return official

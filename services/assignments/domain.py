@@ -1,5 +1,6 @@
 """Pure domain rules of assignments: status transitions, progress and due state."""
 
+from datetime import date
 from enum import StrEnum
 
 from shared.due import DueState, due_state  # noqa: F401 - re-exported; the rule is shared with read models
@@ -86,3 +87,80 @@ class TaskKind(StrEnum):
 
     ONE_OFF = "one_off"
     ONGOING = "ongoing"
+
+
+class PlanStatus(StrEnum):
+    """Lifecycle of a plan."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CLOSED = "closed"
+
+
+PLAN_TRANSITIONS: dict[PlanStatus, frozenset[PlanStatus]] = {
+    PlanStatus.DRAFT: frozenset({PlanStatus.PUBLISHED}),
+    PlanStatus.PUBLISHED: frozenset({PlanStatus.CLOSED}),
+    PlanStatus.CLOSED: frozenset(),
+}
+
+
+def check_plan_transition(current: PlanStatus, new: PlanStatus, *, task_count: int) -> None:
+    """Raise RuleViolation unless a plan may move from `current` to `new`."""
+    if new not in PLAN_TRANSITIONS[current]:
+        raise RuleViolation(f"A plan cannot go from '{current}' to '{new}'.")
+    if new is PlanStatus.PUBLISHED and task_count == 0:
+        raise RuleViolation("A plan without tasks cannot be published.")
+
+
+def check_plan_accepts_reports(status: PlanStatus) -> None:
+    """Units report, register their plans and submit reviews only on a published plan."""
+    if status is not PlanStatus.PUBLISHED:
+        raise RuleViolation(f"The plan is {status}: reports are taken only while it is published.")
+
+
+def check_plan_accepts_assignments(status: PlanStatus) -> None:
+    """Tasks are assigned while the plan is a draft or published, not after it closes."""
+    if status is PlanStatus.CLOSED:
+        raise RuleViolation("The plan is closed: no new assignments.")
+
+
+class ReviewDecision(StrEnum):
+    """A supervisor's decision on a status update."""
+
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
+
+
+class ReviewState(StrEnum):
+    """Where a status update stands in review."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
+
+
+def check_reviewable(state: ReviewState, *, is_latest: bool) -> None:
+    """Only the latest, still pending update of an assignment can be reviewed."""
+    if state is not ReviewState.PENDING:
+        raise RuleViolation(f"This update was already {state}.")
+    if not is_latest:
+        raise RuleViolation("Only the latest update of an assignment can be reviewed.")
+
+
+class InspectionKind(StrEnum):
+    """Kiểm tra (inspection) or giám sát (supervision)."""
+
+    INSPECTION = "inspection"
+    SUPERVISION = "supervision"
+
+
+class ReviewRoundKind(StrEnum):
+    """Sơ kết (preliminary) or tổng kết (final)."""
+
+    PRELIMINARY = "preliminary"
+    FINAL = "final"
+
+
+def submission_on_time(submitted_on: date, submit_by: date) -> bool:
+    """A review report is on time when submitted on or before the submit-by date."""
+    return submitted_on <= submit_by

@@ -1,6 +1,7 @@
 """Tables of the assignments service (its own metadata; shared outbox rows live beside them)."""
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
 from sqlalchemy.orm import registry
@@ -73,10 +74,17 @@ class Plan(AssignmentsModel, table=True):
     place: str = Field(default="", max_length=100)
     issued_on: date | None = None
     implements: str | None = Field(default=None, max_length=60)
+    implements_date: date | None = None
+    period: str = Field(default="", max_length=60)
+    vision_year: int | None = None
     signer: str = Field(default="", max_length=200)
+    signer_title: str = Field(default="", max_length=200)
     recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="draft", max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    published_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    version: int = 1
 
 
 class Task(AssignmentsModel, table=True):
@@ -93,6 +101,10 @@ class Task(AssignmentsModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="tasks.id")
     kind: str = Field(default="one_off", max_length=20)
     due_on: date | None = None
+    indicators: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False),
+        description="[{code, name, unit_of_measure, target}]",
+    )
 
 
 class Assignment(AssignmentsModel, table=True):
@@ -111,6 +123,7 @@ class Assignment(AssignmentsModel, table=True):
     progress: int = 0
     version: int = 1
     completed_on: date | None = None
+    needs_resubmission: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
@@ -126,6 +139,102 @@ class StatusUpdate(AssignmentsModel, table=True):
     progress: int
     summary: str = Field(default="", sa_column=Column(Text, nullable=False))
     difficulties: str = Field(default="", sa_column=Column(Text, nullable=False))
+    indicator_values: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    evidence_links: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    period: str = Field(default="", max_length=40, description="Reporting period of an ongoing task, e.g. 2026-Q4.")
+    previous_status: str = Field(default="not_started", max_length=20)
+    previous_progress: int = 0
     reported_by_id: int | None = Field(default=None, foreign_key="officials.id")
     correlation_id: str = Field(default="", max_length=120)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    review_state: str = Field(default="pending", max_length=20, index=True)
+    reviewed_by_id: int | None = Field(default=None, foreign_key="officials.id")
+    reviewed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    review_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class UnitPlan(AssignmentsModel, table=True):
+    """A unit's own implementing document (chương trình, kế hoạch) registered against a plan."""
+
+    __tablename__ = "unit_plans"
+    __table_args__ = (UniqueConstraint("plan_id", "unit_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plans.id", index=True)
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    number: str = Field(max_length=60)
+    issued_on: date
+    title: str = Field(max_length=1000)
+    link: str = Field(default="", max_length=2000)
+    registered_by_id: int | None = Field(default=None, foreign_key="officials.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Inspection(AssignmentsModel, table=True):
+    """An inspection or supervision (kiểm tra, giám sát) of a unit under a plan."""
+
+    __tablename__ = "inspections"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plans.id", index=True)
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    inspecting_unit_id: int = Field(foreign_key="units.id")
+    kind: str = Field(max_length=20, description="inspection (kiểm tra) or supervision (giám sát)")
+    inspected_on: date
+    findings: str = Field(default="", sa_column=Column(Text, nullable=False))
+    conclusion: str = Field(default="", sa_column=Column(Text, nullable=False))
+    follow_ups: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    recorded_by_id: int | None = Field(default=None, foreign_key="officials.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class ReviewRound(AssignmentsModel, table=True):
+    """A preliminary (sơ kết) or final (tổng kết) review of a plan."""
+
+    __tablename__ = "review_rounds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plans.id", index=True)
+    kind: str = Field(max_length=20, description="preliminary or final")
+    title: str = Field(max_length=500)
+    period_end: date
+    submit_by: date
+    status: str = Field(default="open", max_length=20)
+    opened_by_id: int | None = Field(default=None, foreign_key="officials.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class ReviewSubmission(AssignmentsModel, table=True):
+    """A unit's review report in a review round."""
+
+    __tablename__ = "review_submissions"
+    __table_args__ = (UniqueConstraint("round_id", "unit_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="review_rounds.id", index=True)
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    results: str = Field(default="", sa_column=Column(Text, nullable=False))
+    difficulties: str = Field(default="", sa_column=Column(Text, nullable=False))
+    proposals: str = Field(default="", sa_column=Column(Text, nullable=False))
+    link: str = Field(default="", max_length=2000)
+    submitted_by_id: int | None = Field(default=None, foreign_key="officials.id")
+    submitted_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class AuditEntry(AssignmentsModel, table=True):
+    """Who changed what, when, under which request. Append-only."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False, index=True))
+    actor_id: int | None = Field(default=None, index=True)
+    actor_name: str = Field(default="", max_length=200)
+    actor_role: str = Field(default="", max_length=20)
+    action: str = Field(max_length=80, index=True)
+    entity_type: str = Field(max_length=40, index=True)
+    entity_id: str = Field(max_length=40, index=True)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    correlation_id: str = Field(default="", max_length=120, index=True)
+    event_id: str | None = Field(default=None, max_length=36)

@@ -135,13 +135,20 @@ def first_sentence(text: str) -> str:
 
 
 def short_title(text: str, limit: int = 160) -> str:
-    """First sentence, cut at a word boundary to at most `limit` chars, no trailing punctuation."""
+    """First sentence, at most `limit` chars: cut after a clause or word, marked with "…"."""
     title = first_sentence(text)
-    if len(title) > limit:
-        cut = title[: limit + 1]
-        space = cut.rfind(" ")
-        title = cut[:space] if space > limit // 2 else title[:limit]
-    return title.rstrip(" ,;:.-–—…")
+    if len(title) <= limit:
+        return title.rstrip(" ,;:.-–—…")
+    cut = title[:limit]  # leaves room for the ellipsis
+    clause = max(cut.rfind(","), cut.rfind(";"))  # end on a whole clause when one is long enough
+    space = cut.rfind(" ")
+    if clause > limit // 2:
+        cut = cut[:clause]
+    elif space > limit // 2:
+        cut = cut[:space]
+    else:
+        cut = title[: limit - 1]
+    return cut.rstrip(" ,;:.-–—…") + "…"
 
 
 def safe_date(year: object, month: object, day: object) -> date | None:

@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func
 from sqlmodel import Session, select
 
+from services.assignments.access import scope_unit_ids
 from services.assignments.auth import Actor
-from services.assignments.domain import DueState, Role, Status, due_state
-from services.assignments.models import Assignment, Task, Unit
-from services.assignments.schemas import AssignmentPublic
+from services.assignments.domain import DueState, Status, due_state
+from services.assignments.models import Assignment, Task, Unit, UnitPlan
+from services.assignments.schemas import AssignmentPublic, UnitCompleteness
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def to_public(a: Assignment, task: Task, unit: Unit, today: date, soon_days: int
         unit_id=a.unit_id, unit_code=unit.code, unit_name=unit.name, role=a.role,  # type: ignore[arg-type]
         due_on=a.due_on, status=Status(a.status), progress=a.progress,
         due_state=due_state(Status(a.status), a.due_on, today, a.completed_on, soon_days=soon_days),
-        version=a.version, updated_at=a.updated_at,
+        version=a.version, needs_resubmission=a.needs_resubmission, updated_at=a.updated_at,
     )
 
 
@@ -54,10 +55,11 @@ def list_assignments(
     session: Session, *, actor: Actor, filters: AssignmentFilter, offset: int, limit: int,
     today: date, soon_days: int,
 ) -> tuple[list[AssignmentPublic], int]:
-    """Assignments the actor may see, filtered, newest task order first; and the total count."""
+    """Assignments the actor may see, filtered, in plan and document order; and the total count."""
     where: list[Any] = []
-    if actor.role == Role.UNIT_OFFICER:
-        where.append(Assignment.unit_id == actor.unit_id)
+    scope = scope_unit_ids(session, actor)
+    if scope is not None:
+        where.append(Assignment.unit_id.in_(scope))  # type: ignore[attr-defined]
     if filters.plan_id is not None:
         where.append(Assignment.plan_id == filters.plan_id)
     if filters.unit_id is not None:
@@ -85,3 +87,28 @@ def assignment_view(session: Session, a: Assignment, today: date, soon_days: int
     unit = session.get(Unit, a.unit_id)
     assert task is not None and unit is not None
     return to_public(a, task, unit, today, soon_days)
+
+
+def completeness(
+    session: Session, *, actor: Actor, plan_id: int, today: date, soon_days: int,
+) -> list[UnitCompleteness]:
+    """Per assigned unit in the actor's scope: assignments, completed, overdue, own plan registered."""
+    scope = scope_unit_ids(session, actor)
+    rows = session.exec(
+        select(Assignment, Unit).join(Unit, Unit.id == Assignment.unit_id)  # type: ignore[arg-type]
+        .where(Assignment.plan_id == plan_id)
+    ).all()
+    plans: dict[int, list[str]] = {}
+    for up in session.exec(select(UnitPlan).where(UnitPlan.plan_id == plan_id).order_by(UnitPlan.id)).all():  # type: ignore[arg-type]
+        plans.setdefault(up.unit_id, []).append(up.number)
+    out: dict[int, UnitCompleteness] = {}
+    for a, unit in rows:
+        if scope is not None and a.unit_id not in scope:
+            continue
+        entry = out.setdefault(a.unit_id, UnitCompleteness(
+            unit_id=a.unit_id, unit_code=unit.code, unit_name=unit.name, assignments=0, completed=0, overdue=0,
+            unit_plan_registered=a.unit_id in plans, unit_plan_numbers=plans.get(a.unit_id, [])))
+        entry.assignments += 1
+        entry.completed += a.status == Status.COMPLETED
+        entry.overdue += due_state(a.status, a.due_on, today, a.completed_on, soon_days=soon_days) == DueState.OVERDUE
+    return sorted(out.values(), key=lambda c: c.unit_code)

@@ -3,9 +3,21 @@
 from datetime import date, datetime
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, model_validator
 
-from services.assignments.domain import AssignmentRole, DueState, Role, Status, TaskKind, UnitKind
+from services.assignments.domain import (
+    AssignmentRole,
+    DueState,
+    InspectionKind,
+    PlanStatus,
+    ReviewDecision,
+    ReviewRoundKind,
+    ReviewState,
+    Role,
+    Status,
+    TaskKind,
+    UnitKind,
+)
 
 T = TypeVar("T")
 
@@ -80,6 +92,15 @@ class TokenIssued(BaseModel):
     token: str
 
 
+class IndicatorSpec(BaseModel):
+    """A measurable indicator of a task (chỉ tiêu), with its unit of measure and optional target."""
+
+    code: str = Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._-]+$", examples=["lop_tap_huan"])
+    name: str = Field(min_length=1, max_length=300, examples=["Số lớp tập huấn về kinh tế đô thị"])
+    unit_of_measure: str = Field(default="", max_length=50, examples=["lớp"])
+    target: float | None = Field(default=None, examples=[2])
+
+
 class TaskCreate(BaseModel):
     """A task inside a new plan."""
 
@@ -89,6 +110,13 @@ class TaskCreate(BaseModel):
     parent_code: str | None = None
     kind: TaskKind = TaskKind.ONE_OFF
     due_on: date | None = None
+    indicators: list[IndicatorSpec] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _ongoing_has_no_deadline(self) -> "TaskCreate":
+        if self.kind is TaskKind.ONGOING and self.due_on is not None:
+            raise ValueError("an ongoing (thường xuyên) task is reported each period and has no due_on")
+        return self
 
 
 class PlanCreate(BaseModel):
@@ -109,7 +137,11 @@ class PlanCreate(BaseModel):
     place: str = Field(default="", max_length=100)
     issued_on: date | None = None
     implements: str | None = Field(default=None, max_length=60)
-    signer: str = Field(default="", max_length=200)
+    implements_date: date | None = None
+    period: str = Field(default="", max_length=60, examples=["2021 - 2025"])
+    vision_year: int | None = Field(default=None, ge=1945, le=2200, examples=[2030])
+    signer: str = Field(default="", max_length=200, examples=["Phạm Phước Trãi"])
+    signer_title: str = Field(default="", max_length=200, examples=["Phó Bí thư"])
     recipients: list[str] = Field(default_factory=list, max_length=200)
     tasks: list[TaskCreate] = Field(default_factory=list, max_length=500)
 
@@ -124,6 +156,7 @@ class TaskPublic(BaseModel):
     parent_id: int | None
     kind: TaskKind
     due_on: date | None
+    indicators: list[IndicatorSpec] = []
 
 
 class PlanPublic(BaseModel):
@@ -137,9 +170,15 @@ class PlanPublic(BaseModel):
     place: str
     issued_on: date | None
     implements: str | None
+    implements_date: date | None = None
+    period: str = ""
+    vision_year: int | None = None
     signer: str
+    signer_title: str = ""
     recipients: list[str]
-    status: str
+    status: PlanStatus
+    published_at: datetime | None = None
+    closed_at: datetime | None = None
     tasks: list[TaskPublic] = []
 
 
@@ -173,6 +212,7 @@ class AssignmentPublic(BaseModel):
     progress: int
     due_state: DueState
     version: int
+    needs_resubmission: bool = False
     updated_at: datetime
 
 
@@ -189,6 +229,11 @@ class StatusUpdateCreate(BaseModel):
     progress: int | None = Field(default=None, ge=0, le=100)
     summary: str = Field(default="", max_length=10_000)
     difficulties: str = Field(default="", max_length=10_000)
+    indicator_values: dict[str, float] = Field(default_factory=dict, max_length=50,
+                                               examples=[{"lop_tap_huan": 1}])
+    evidence_links: list[HttpUrl] = Field(default_factory=list, max_length=20)
+    period: str = Field(default="", max_length=40, examples=["2026-Q4"],
+                        description="Reporting period, for ongoing (thường xuyên) tasks.")
 
 
 class StatusUpdatePublic(BaseModel):
@@ -202,4 +247,236 @@ class StatusUpdatePublic(BaseModel):
     difficulties: str
     reported_by_id: int | None
     created_at: datetime
+    indicator_values: dict[str, float] = {}
+    evidence_links: list[str] = []
+    period: str = ""
+    review_state: ReviewState = ReviewState.PENDING
+    reviewed_by_id: int | None = None
+    reviewed_at: datetime | None = None
+    review_reason: str = ""
     assignment_version: int | None = None
+
+
+class OfficialUpdate(BaseModel):
+    """Changes to an official (admin)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"title": "Phó Trưởng ban", "active": True}]})
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    title: str | None = Field(default=None, max_length=200)
+    role: Role | None = None
+    unit_id: int | None = None
+    active: bool | None = None
+
+
+class TokenPublic(BaseModel):
+    """A token's metadata (never the secret)."""
+
+    id: int
+    official_id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class UpdateReview(BaseModel):
+    """A supervisor's decision on a status update; a return needs a reason."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"decision": "returned", "reason": "Chưa nêu số đảng viên được quán triệt; đề nghị bổ sung."}
+    ]})
+
+    decision: ReviewDecision
+    reason: str = Field(default="", max_length=5000)
+
+
+class UnitPlanCreate(BaseModel):
+    """A unit's own implementing document (chương trình, kế hoạch của đơn vị)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "number": "05-KH/CB", "issued_on": "2022-01-10",
+        "title": "Kế hoạch thực hiện Kế hoạch số 41-KH/ĐUK của Đảng ủy Khối",
+        "link": "https://vanban.example.vn/05-KH-CB.pdf",
+    }]})
+
+    unit_id: int | None = Field(default=None, description="Defaults to the caller's unit.")
+    number: str = Field(min_length=1, max_length=60)
+    issued_on: date
+    title: str = Field(min_length=1, max_length=1000)
+    link: HttpUrl | None = None
+
+
+class UnitPlanPublic(BaseModel):
+    """A registered unit plan."""
+
+    id: int
+    plan_id: int
+    unit_id: int
+    number: str
+    issued_on: date
+    title: str
+    link: str
+    registered_by_id: int | None
+    created_at: datetime
+
+
+class InspectionCreate(BaseModel):
+    """An inspection or supervision of a unit under a plan."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "plan_id": 1, "unit_id": 9, "kind": "supervision", "inspected_on": "2023-06-15",
+        "findings": "Chi bộ đã xây dựng kế hoạch nhưng chưa phân công cụ thể.",
+        "conclusion": "Cơ bản thực hiện đúng tiến độ.",
+        "follow_ups": ["Bổ sung phân công nhiệm vụ cho từng đảng viên trước ngày 30/7/2023."],
+    }]})
+
+    plan_id: int
+    unit_id: int
+    kind: InspectionKind
+    inspected_on: date
+    findings: str = Field(default="", max_length=20_000)
+    conclusion: str = Field(default="", max_length=10_000)
+    follow_ups: list[str] = Field(default_factory=list, max_length=50)
+    inspecting_unit_id: int | None = Field(default=None, description="Defaults to the caller's unit.")
+
+
+class InspectionPublic(BaseModel):
+    """A recorded inspection."""
+
+    id: int
+    plan_id: int
+    unit_id: int
+    inspecting_unit_id: int
+    kind: InspectionKind
+    inspected_on: date
+    findings: str
+    conclusion: str
+    follow_ups: list[str]
+    recorded_by_id: int | None
+    created_at: datetime
+
+
+class ReviewRoundCreate(BaseModel):
+    """Open a preliminary or final review of a plan."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "kind": "preliminary", "title": "Sơ kết giữa nhiệm kỳ thực hiện Kế hoạch số 41-KH/ĐUK",
+        "period_end": "2023-06-30", "submit_by": "2023-07-15",
+    }]})
+
+    kind: ReviewRoundKind
+    title: str = Field(default="", max_length=500)
+    period_end: date
+    submit_by: date
+
+
+class UnitReviewState(BaseModel):
+    """One expected unit's standing in a review round."""
+
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    submitted: bool
+    on_time: bool | None
+    submitted_at: datetime | None
+
+
+class ReviewRoundPublic(BaseModel):
+    """A review round, with completeness and timeliness per expected unit."""
+
+    id: int
+    plan_id: int
+    kind: ReviewRoundKind
+    title: str
+    period_end: date
+    submit_by: date
+    status: str
+    expected: int
+    submitted: int
+    on_time: int
+    late: int
+    missing: int
+    units: list[UnitReviewState] = []
+
+
+class SubmissionCreate(BaseModel):
+    """A unit's review report."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "summary": "Chi bộ đã quán triệt Chương trình 22-CTr/TU đến 100% đảng viên.",
+        "results": "Tổ chức 2 lớp tập huấn; 15/15 đảng viên tham gia.",
+        "difficulties": "Kinh phí hạn chế.", "proposals": "Đề nghị Đảng ủy Khối mở thêm lớp bồi dưỡng.",
+        "link": "https://vanban.example.vn/bao-cao-so-ket.pdf",
+    }]})
+
+    unit_id: int | None = Field(default=None, description="Defaults to the caller's unit.")
+    summary: str = Field(min_length=1, max_length=20_000)
+    results: str = Field(default="", max_length=20_000)
+    difficulties: str = Field(default="", max_length=10_000)
+    proposals: str = Field(default="", max_length=10_000)
+    link: HttpUrl | None = None
+
+
+class SubmissionPublic(BaseModel):
+    """A submitted review report."""
+
+    id: int
+    round_id: int
+    unit_id: int
+    summary: str
+    results: str
+    difficulties: str
+    proposals: str
+    link: str
+    submitted_by_id: int | None
+    submitted_at: datetime
+    on_time: bool
+
+
+class UnitCompleteness(BaseModel):
+    """How complete one unit's part of a plan is."""
+
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    assignments: int
+    completed: int
+    overdue: int
+    unit_plan_registered: bool
+    unit_plan_numbers: list[str]
+
+
+class AuditPublic(BaseModel):
+    """An audit trail entry."""
+
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor_name: str
+    actor_role: str
+    action: str
+    entity_type: str
+    entity_id: str
+    changes: dict
+    correlation_id: str
+    event_id: str | None
+
+
+class SuggestedAssignment(BaseModel):
+    """An assignment the importer proposes from a task's responsible clause."""
+
+    task_code: str
+    role: AssignmentRole
+    responsible_text: str
+    unit_ids: list[int]
+
+
+class PlanImportResult(BaseModel):
+    """What the importer read from a document, for an admin to review before saving."""
+
+    plan: PlanCreate
+    suggested_assignments: list[SuggestedAssignment]
+    warnings: list[str]
+    draft: dict

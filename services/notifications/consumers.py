@@ -8,7 +8,14 @@ from sqlalchemy import Engine
 
 from services.notifications import handlers
 from services.notifications.settings import NotificationsSettings
-from shared.events import AssignmentStatusChangedV1, OfficialCreatedV1, UnitCreatedV1
+from shared.events import (
+    AssignmentStatusChangedV1,
+    OfficialCreatedV1,
+    OfficialUpdatedV1,
+    ReviewRoundOpenedV1,
+    StatusUpdateReviewedV1,
+    UnitCreatedV1,
+)
 from shared.messaging.topology import EVENTS_EXCHANGE, consumer_queue
 
 SERVICE = "notifications"
@@ -39,6 +46,23 @@ def register(
     async def on_status_changed(event: AssignmentStatusChangedV1) -> None:
         """Queue emails to the supervising officials; the mail worker sends them."""
         if await asyncio.to_thread(handlers.queue_status_emails, engine, event, place=settings.place):
+            wake_sender()
+
+    @subscriber(OfficialUpdatedV1.TYPE)
+    async def on_official_updated(event: OfficialUpdatedV1) -> None:
+        """Apply the official's new data, role or active flag."""
+        await asyncio.to_thread(handlers.update_official, engine, event)
+
+    @subscriber(StatusUpdateReviewedV1.TYPE)
+    async def on_update_reviewed(event: StatusUpdateReviewedV1) -> None:
+        """Queue emails to the unit's officers when their update was returned."""
+        if await asyncio.to_thread(handlers.queue_returned_emails, engine, event, place=settings.place):
+            wake_sender()
+
+    @subscriber(ReviewRoundOpenedV1.TYPE)
+    async def on_review_round_opened(event: ReviewRoundOpenedV1) -> None:
+        """Queue emails asking the officers of every expected unit for their review report."""
+        if await asyncio.to_thread(handlers.queue_round_emails, engine, event, place=settings.place):
             wake_sender()
 
     return queues

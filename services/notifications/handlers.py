@@ -1,14 +1,29 @@
 """What the notifications service does with each event (sync, one transaction each)."""
 
 import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.notifications.models import DirectoryOfficial, DirectoryUnit, OutgoingEmail
-from services.notifications.recipients import supervisors_for
-from services.notifications.templates import status_changed_email
-from shared.events import AssignmentStatusChangedV1, OfficialCreatedV1, UnitCreatedV1
+from services.notifications.recipients import supervisors_for, unit_officers
+from services.notifications.templates import (
+    Rendered,
+    review_round_email,
+    status_changed_email,
+    update_returned_email,
+)
+from shared.events import (
+    AssignmentStatusChangedV1,
+    Event,
+    OfficialCreatedV1,
+    OfficialUpdatedV1,
+    ReviewRoundOpenedV1,
+    StatusUpdateReviewedV1,
+    UnitCreatedV1,
+)
 from shared.messaging.inbox import handle_once
 
 CONSUMER = "notifications"
@@ -29,10 +44,51 @@ def record_unit(engine: Engine, event: UnitCreatedV1) -> bool:
                        lambda s: _merge(s, DirectoryUnit(**event.payload.model_dump())))
 
 
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite gives naive UTC
+
+
+def _set_official(session: Session, event: OfficialCreatedV1 | OfficialUpdatedV1) -> None:
+    """Write the official as the event says, unless a later event already did (each event type has
+    its own queue, so an update may overtake the creation)."""
+    row = session.get(DirectoryOfficial, event.payload.id, with_for_update=True)
+    if row is not None and row.as_of is not None and _utc(row.as_of) > _utc(event.occurred_at):
+        log.info("older official event ignored", extra={"event_id": str(event.event_id)})
+        return
+    _merge(session, DirectoryOfficial(**event.payload.model_dump(), as_of=event.occurred_at))
+
+
 def record_official(engine: Engine, event: OfficialCreatedV1) -> bool:
     """Add the official to the directory."""
-    return handle_once(engine, event, CONSUMER,
-                       lambda s: _merge(s, DirectoryOfficial(**event.payload.model_dump())))
+    return handle_once(engine, event, CONSUMER, lambda s: _set_official(s, event))
+
+
+def update_official(engine: Engine, event: OfficialUpdatedV1) -> bool:
+    """Apply a change of an official's data, role or active flag to the directory."""
+    return handle_once(engine, event, CONSUMER, lambda s: _set_official(s, event))
+
+
+def _email(event: Event, official: DirectoryOfficial, mail: Rendered) -> OutgoingEmail:
+    """The outgoing email row of `event` for `official` (its Message-ID is stable across retries)."""
+    return OutgoingEmail(
+        event_id=event.event_id, event_type=event.event_type, recipient=official.email,
+        recipient_name=official.name, subject=mail.subject, body=mail.body,
+        message_id=f"<{event.event_id}.{official.id}@plantrack>", correlation_id=event.correlation_id,
+    )
+
+
+def _require_units(session: Session, unit_ids: Iterable[int]) -> dict[int, DirectoryUnit]:
+    """The directory's units by id; DirectoryNotReady if any of `unit_ids` is not there yet."""
+    units = {u.id: u for u in session.exec(select(DirectoryUnit)).all()}
+    missing = sorted(set(unit_ids) - set(units))
+    if missing:
+        raise DirectoryNotReady(f"units {missing} not in the directory yet")
+    return units
+
+
+def _unit_officers(session: Session, unit_ids: list[int]) -> list[DirectoryOfficial]:
+    officials = session.exec(select(DirectoryOfficial).where(col(DirectoryOfficial.unit_id).in_(unit_ids))).all()
+    return unit_officers(unit_ids, officials)
 
 
 def queue_status_emails(engine: Engine, event: AssignmentStatusChangedV1, *, place: str) -> int:
@@ -47,13 +103,7 @@ def queue_status_emails(engine: Engine, event: AssignmentStatusChangedV1, *, pla
         recipients = supervisors_for(event.payload.unit_id, units, officials,
                                      exclude_official_id=event.payload.reported_by_id)
         for official in recipients:
-            mail = status_changed_email(event, official.name, place)
-            row = OutgoingEmail(
-                event_id=event.event_id, event_type=event.event_type, recipient=official.email,
-                recipient_name=official.name, subject=mail.subject, body=mail.body,
-                message_id=f"<{event.event_id}.{official.id}@plantrack>",
-                correlation_id=event.correlation_id,
-            )
+            row = _email(event, official, status_changed_email(event, official.name, place))
             session.add(row)
             queued.append(row)
 
@@ -61,5 +111,48 @@ def queue_status_emails(engine: Engine, event: AssignmentStatusChangedV1, *, pla
         log.info("duplicate event ignored", extra={"event_id": str(event.event_id)})
         return 0
     log.info("status change emails queued",
+             extra={"event_id": str(event.event_id), "recipients": [r.recipient for r in queued]})
+    return len(queued)
+
+
+def queue_returned_emails(engine: Engine, event: StatusUpdateReviewedV1, *, place: str) -> int:
+    """When a supervisor returned an update, write one email per officer of the unit; return how many."""
+    p = event.payload
+    queued: list[OutgoingEmail] = []
+
+    def work(session: Session) -> None:
+        if p.decision != "returned":
+            return  # an accepted update needs no email
+        _require_units(session, [p.unit_id])
+        for official in _unit_officers(session, [p.unit_id]):
+            row = _email(event, official, update_returned_email(event, official.name, place))
+            session.add(row)
+            queued.append(row)
+
+    if not handle_once(engine, event, CONSUMER, work):
+        log.info("duplicate event ignored", extra={"event_id": str(event.event_id)})
+        return 0
+    log.info("review emails queued", extra={"event_id": str(event.event_id), "decision": p.decision,
+                                            "recipients": [r.recipient for r in queued]})
+    return len(queued)
+
+
+def queue_round_emails(engine: Engine, event: ReviewRoundOpenedV1, *, place: str) -> int:
+    """Write one email per officer of every unit expected to submit in the round; return how many."""
+    p = event.payload
+    queued: list[OutgoingEmail] = []
+
+    def work(session: Session) -> None:
+        units = _require_units(session, p.unit_ids)
+        for official in _unit_officers(session, list(p.unit_ids)):
+            unit_name = units[official.unit_id].name  # type: ignore[index]
+            row = _email(event, official, review_round_email(event, official.name, unit_name, place))
+            session.add(row)
+            queued.append(row)
+
+    if not handle_once(engine, event, CONSUMER, work):
+        log.info("duplicate event ignored", extra={"event_id": str(event.event_id)})
+        return 0
+    log.info("review round emails queued",
              extra={"event_id": str(event.event_id), "recipients": [r.recipient for r in queued]})
     return len(queued)

@@ -10,12 +10,19 @@ from services.notifications.settings import NotificationsSettings
 from shared.messaging.relay import PermanentFailure
 
 
+def _one_line(text: str) -> str:
+    """Header values may not contain line breaks (the email library refuses them, and the send
+    would be retried forever): fold any whitespace run into one space."""
+    return " ".join(text.split())
+
+
 def build_message(row: OutgoingEmail, sender: str) -> EmailMessage:
     """The MIME message for an outgoing email row (UTF-8, with a stable Message-ID)."""
     msg = EmailMessage()
     msg["From"] = sender
-    msg["To"] = formataddr((row.recipient_name, row.recipient)) if row.recipient_name else row.recipient
-    msg["Subject"] = row.subject
+    name = _one_line(row.recipient_name)
+    msg["To"] = formataddr((name, row.recipient)) if name else row.recipient
+    msg["Subject"] = _one_line(row.subject)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = row.message_id
     msg["X-Correlation-ID"] = row.correlation_id

@@ -27,7 +27,7 @@ class DirectoryUnit(NotificationsModel, table=True):
 
 
 class DirectoryOfficial(NotificationsModel, table=True):
-    """An official, as learnt from official.created events."""
+    """An official, as learnt from official.created and official.updated events."""
 
     __tablename__ = "directory_officials"
 
@@ -38,6 +38,10 @@ class DirectoryOfficial(NotificationsModel, table=True):
     unit_id: int | None = Field(default=None, index=True)
     role: str = Field(max_length=20)
     active: bool = True
+    as_of: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True),
+        description="occurred_at of the event that last set this row; older events are ignored.",
+    )
 
 
 class OutgoingEmail(NotificationsModel, table=True):

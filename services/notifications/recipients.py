@@ -1,4 +1,4 @@
-"""Who is told about a status change: a pure rule over the directory."""
+"""Who is told about an event: pure rules over the directory."""
 
 from collections.abc import Iterable
 
@@ -40,5 +40,18 @@ def supervisors_for(
             continue
         in_tree = root_of(unit.id, units) == root and unit.kind in SUPERVISING_KINDS
         if in_tree or unit.id in ancestors:
+            chosen.setdefault(official.email.lower(), official)
+    return list(chosen.values())
+
+
+def unit_officers(unit_ids: Iterable[int], officials: Iterable[DirectoryOfficial]) -> list[DirectoryOfficial]:
+    """Active unit officers of the given units, in the units' order; one per email address."""
+    by_unit: dict[int, list[DirectoryOfficial]] = {}
+    for official in sorted(officials, key=lambda o: o.id):
+        if official.active and official.role == "unit_officer" and official.unit_id is not None:
+            by_unit.setdefault(official.unit_id, []).append(official)
+    chosen: dict[str, DirectoryOfficial] = {}
+    for unit_id in unit_ids:
+        for official in by_unit.get(unit_id, []):
             chosen.setdefault(official.email.lower(), official)
     return list(chosen.values())

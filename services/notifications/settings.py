@@ -38,7 +38,11 @@ class NotificationsSettings(BaseSettings):
     )
     place: str = Field(default="Trà Vinh", description="Place on the date line of emails.")
     prefetch: int = 10
-    delivery_limit: int = Field(default=5, description="Failed deliveries before a message is dead-lettered.")
+    delivery_limit: int = Field(
+        default=10,
+        description="Deliveries before a message is dead-lettered (RabbitMQ also counts prefetched "
+                    "messages handed back at a restart).",
+    )
     send_poll_interval: float = 1.0
     graceful_timeout: float = 30.0
     log_level: str = Field(

@@ -11,17 +11,22 @@ from fastapi.responses import Response
 from faststream_fastapi import FastStreamAPI
 from sqlmodel import Session
 
-from services.reporting import consumers, exports
+from services.reporting import consumers, exports, progress
 from services.reporting.settings import ReportingSettings
 from shared.db import make_engine, migrate, ping
-from shared.events.base import utcnow
 from shared.http import health_router, install_common
 from shared.logging import setup_logging
 from shared.messaging.broker import declare_dead_letter_queues, make_broker
 from shared.problems import Problem, install_problem_handlers
+from shared.vietnamese import local_date
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("plantrack.reporting")
+
+
+def _csv_response(body: str, filename: str) -> Response:
+    return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastStreamAPI:
@@ -63,14 +68,32 @@ def create_app(settings: ReportingSettings | None = None) -> FastStreamAPI:
               responses={200: {"content": {"text/csv": {}}}})
     def export_plan_csv(plan_id: int) -> Response:
         """The plan's assignments and their latest reported status, as CSV for the committee."""
-        today = utcnow().date()
+        today = local_date()
         with Session(engine) as session:
             plan = exports.get_plan(session, plan_id)
             if plan is None:
                 raise Problem(404, f"Plan {plan_id} is not known to the reporting service (yet).")
             body = exports.export_csv(plan, exports.plan_rows(session, plan_id), today, settings.due_soon_days)
-        filename = exports.export_filename(plan, today, "csv")
-        return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return _csv_response(body, exports.export_filename(plan, today, "csv"))
+
+    @http.get("/plans/{plan_id}/progress", tags=["progress"])
+    def plan_progress(plan_id: int) -> progress.PlanProgress:
+        """Where the plan stands: assignments by status and due state, each unit, each review round."""
+        with Session(engine) as session:
+            result = progress.plan_progress(session, plan_id, local_date(), settings.due_soon_days)
+        if result is None:
+            raise Problem(404, f"Plan {plan_id} is not known to the reporting service (yet).")
+        return result
+
+    @http.get("/plans/{plan_id}/reviews/{round_id}/export.csv", tags=["exports"], response_class=Response,
+              responses={200: {"content": {"text/csv": {}}}})
+    def export_review_csv(plan_id: int, round_id: int) -> Response:
+        """Each expected unit's review report in the round: submitted on time, late, or not yet, as CSV."""
+        with Session(engine) as session:
+            round_ = progress.get_round(session, plan_id, round_id)
+            if round_ is None:
+                raise Problem(404, f"Review round {round_id} of plan {plan_id} is not known to the reporting service.")
+            body = exports.review_csv(progress.round_units(session, round_))
+        return _csv_response(body, exports.review_filename(round_, local_date()))
 
     return FastStreamAPI(broker, application=http, asyncapi_path="/asyncapi")

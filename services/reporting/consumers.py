@@ -1,4 +1,8 @@
-"""FastStream subscribers of the reporting service."""
+"""FastStream subscribers of the reporting service.
+
+Reporting takes every event type (some only into its inbox): the relay publishes `mandatory`,
+so an event type no queue is bound to would be returned and retried forever.
+"""
 
 import asyncio
 
@@ -7,7 +11,21 @@ from sqlalchemy import Engine
 
 from services.reporting import projections
 from services.reporting.settings import ReportingSettings
-from shared.events import AssignmentCreatedV1, AssignmentStatusChangedV1, PlanCreatedV1, UnitCreatedV1
+from shared.events import (
+    AssignmentCreatedV1,
+    AssignmentStatusChangedV1,
+    InspectionRecordedV1,
+    OfficialCreatedV1,
+    OfficialUpdatedV1,
+    PlanClosedV1,
+    PlanCreatedV1,
+    PlanPublishedV1,
+    ReviewRoundOpenedV1,
+    ReviewSubmissionSubmittedV1,
+    StatusUpdateReviewedV1,
+    UnitCreatedV1,
+    UnitPlanRegisteredV1,
+)
 from shared.messaging.topology import EVENTS_EXCHANGE, consumer_queue
 
 SERVICE = "reporting"
@@ -27,10 +45,30 @@ def register(broker: RabbitBroker, engine: Engine, settings: ReportingSettings) 
         """Record the unit."""
         await asyncio.to_thread(projections.apply_unit_created, engine, event)
 
+    @subscriber(OfficialCreatedV1.TYPE)
+    async def on_official_created(event: OfficialCreatedV1) -> None:
+        """Nothing to record: officials are not part of the reports."""
+        await asyncio.to_thread(projections.apply_ignored, engine, event)
+
+    @subscriber(OfficialUpdatedV1.TYPE)
+    async def on_official_updated(event: OfficialUpdatedV1) -> None:
+        """Nothing to record: officials are not part of the reports."""
+        await asyncio.to_thread(projections.apply_ignored, engine, event)
+
     @subscriber(PlanCreatedV1.TYPE)
     async def on_plan_created(event: PlanCreatedV1) -> None:
         """Record the plan and its tasks."""
         await asyncio.to_thread(projections.apply_plan_created, engine, event)
+
+    @subscriber(PlanPublishedV1.TYPE)
+    async def on_plan_published(event: PlanPublishedV1) -> None:
+        """Mark the plan published."""
+        await asyncio.to_thread(projections.apply_plan_status, engine, event)
+
+    @subscriber(PlanClosedV1.TYPE)
+    async def on_plan_closed(event: PlanClosedV1) -> None:
+        """Mark the plan closed."""
+        await asyncio.to_thread(projections.apply_plan_status, engine, event)
 
     @subscriber(AssignmentCreatedV1.TYPE)
     async def on_assignment_created(event: AssignmentCreatedV1) -> None:
@@ -41,5 +79,30 @@ def register(broker: RabbitBroker, engine: Engine, settings: ReportingSettings) 
     async def on_status_changed(event: AssignmentStatusChangedV1) -> None:
         """Update the assignment's reported state."""
         await asyncio.to_thread(projections.apply_status_changed, engine, event)
+
+    @subscriber(StatusUpdateReviewedV1.TYPE)
+    async def on_update_reviewed(event: StatusUpdateReviewedV1) -> None:
+        """Record the review of the assignment's latest update."""
+        await asyncio.to_thread(projections.apply_update_reviewed, engine, event)
+
+    @subscriber(UnitPlanRegisteredV1.TYPE)
+    async def on_unit_plan_registered(event: UnitPlanRegisteredV1) -> None:
+        """Record the unit's implementing plan."""
+        await asyncio.to_thread(projections.apply_unit_plan_registered, engine, event)
+
+    @subscriber(InspectionRecordedV1.TYPE)
+    async def on_inspection_recorded(event: InspectionRecordedV1) -> None:
+        """Record the inspection."""
+        await asyncio.to_thread(projections.apply_inspection_recorded, engine, event)
+
+    @subscriber(ReviewRoundOpenedV1.TYPE)
+    async def on_review_round_opened(event: ReviewRoundOpenedV1) -> None:
+        """Record the review round and its expected units."""
+        await asyncio.to_thread(projections.apply_review_round_opened, engine, event)
+
+    @subscriber(ReviewSubmissionSubmittedV1.TYPE)
+    async def on_review_submitted(event: ReviewSubmissionSubmittedV1) -> None:
+        """Record the unit's review report."""
+        await asyncio.to_thread(projections.apply_review_submitted, engine, event)
 
     return queues

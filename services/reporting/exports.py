@@ -2,19 +2,31 @@
 
 import csv
 import io
+import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
-from services.reporting.models import ReportAssignment, ReportPlan
+from services.reporting.models import ReportAssignment, ReportPlan, ReportReviewRound
+from services.reporting.progress import RoundUnit
 from shared.due import due_state
-from shared.vietnamese import DUE_STATE_LABELS, ROLE_LABELS, local_time, short_date, status_label
+from shared.vietnamese import (
+    DUE_STATE_LABELS,
+    ROLE_LABELS,
+    SUBMISSION_STATE_LABELS,
+    local_time,
+    review_kind_label,
+    short_date,
+    status_label,
+)
 
 CSV_HEADER = [
     "STT", "Mã nhiệm vụ", "Nhiệm vụ", "Đơn vị", "Vai trò", "Thời hạn", "Trạng thái", "Tiến độ (%)",
     "Tình trạng thời hạn", "Kết quả thực hiện", "Khó khăn, vướng mắc", "Người báo cáo", "Cập nhật lần cuối",
 ]
+REVIEW_CSV_HEADER = ["STT", "Đơn vị", "Tình trạng nộp báo cáo", "Thời gian nộp", "Đường dẫn báo cáo"]
 
 
 def _task_sort_key(code: str) -> tuple:
@@ -31,27 +43,56 @@ def plan_rows(session: Session, plan_id: int) -> list[ReportAssignment]:
     return sorted(rows, key=lambda r: (_task_sort_key(r.task_code), r.unit_code, r.id))
 
 
-def export_csv(plan: ReportPlan, rows: list[ReportAssignment], today: date, soon_days: int) -> str:
-    """CSV (UTF-8 with BOM, so spreadsheet programs show the diacritics) of a plan's assignments."""
+def _spreadsheet_csv(header: list[str]) -> tuple[io.StringIO, Any]:
+    """A CSV buffer that spreadsheet programs open with the diacritics right (UTF-8 BOM, CRLF)."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
+    writer.writerow(header)
+    return out, writer
+
+
+def _local(moment: datetime | None) -> str:
+    return local_time(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
+
+
+def export_csv(plan: ReportPlan, rows: list[ReportAssignment], today: date, soon_days: int) -> str:
+    """CSV (UTF-8 with BOM, so spreadsheet programs show the diacritics) of a plan's assignments."""
+    out, writer = _spreadsheet_csv(CSV_HEADER)
     for n, r in enumerate(rows, start=1):
         state = due_state(r.status, r.due_on, today, r.completed_on, soon_days=soon_days)
         writer.writerow([
             n, r.task_code, r.task_title, r.unit_name, ROLE_LABELS.get(r.role, r.role), short_date(r.due_on),
             status_label(r.status), r.progress, DUE_STATE_LABELS[state], r.summary, r.difficulties,
-            r.reported_by, local_time(r.reported_at).strftime("%d/%m/%Y %H:%M") if r.reported_at else "",
+            r.reported_by, _local(r.reported_at),
         ])
     return out.getvalue()
 
 
+def review_csv(units: list[RoundUnit]) -> str:
+    """CSV of who submitted their report in a review round: on time, late, or not yet."""
+    out, writer = _spreadsheet_csv(REVIEW_CSV_HEADER)
+    for n, u in enumerate(units, start=1):
+        writer.writerow([n, u.unit_name, SUBMISSION_STATE_LABELS[u.state], _local(u.submitted_at), u.link])
+    return out.getvalue()
+
+
+def ascii_slug(text: str) -> str:
+    """Vietnamese text as an ASCII file-name part: "41-KH/ĐUK" -> "41-KH-DUK", "sơ kết" -> "so-ket"."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("Đ", "D").replace("đ", "d"))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[^A-Za-z0-9_]+", "-", bare).strip("-")
+
+
 def export_filename(plan: ReportPlan, today: date, ext: str) -> str:
     """An ASCII file name such as bao-cao-41-KH-DUK-2026-11-27.csv."""
-    ascii_number = unicodedata.normalize("NFKD", plan.number.replace("Đ", "D").replace("đ", "d"))
-    ascii_number = "".join(c for c in ascii_number if c.isascii() and (c.isalnum() or c in "-_"))
-    return f"bao-cao-{ascii_number or plan.id}-{today.isoformat()}.{ext}"
+    return f"bao-cao-{ascii_slug(plan.number) or plan.id}-{today.isoformat()}.{ext}"
+
+
+def review_filename(round_: ReportReviewRound, today: date) -> str:
+    """An ASCII file name such as nop-bao-cao-so-ket-41-KH-DUK-dot-3-2026-11-27.csv."""
+    number = ascii_slug(round_.plan_number) or str(round_.plan_id)
+    return f"nop-bao-cao-{ascii_slug(review_kind_label(round_.kind))}-{number}-dot-{round_.id}-{today.isoformat()}.csv"
 
 
 def get_plan(session: Session, plan_id: int) -> ReportPlan | None:

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Text
+from sqlalchemy import JSON, Column, DateTime, Text, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -36,7 +36,12 @@ class ReportPlan(ReportingModel, table=True):
     place: str = Field(default="", max_length=100)
     issued_on: date | None = None
     implements: str | None = Field(default=None, max_length=60)
-    status: str = Field(default="draft", max_length=20)
+    status: str = Field(default="draft", max_length=20, description="draft, published or closed; never moves back.")
+    period: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})
+    vision_year: int | None = None
+    signer: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    published_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
 class ReportTask(ReportingModel, table=True):
@@ -76,3 +81,82 @@ class ReportAssignment(ReportingModel, table=True):
     reported_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     completed_on: date | None = None
     version: int = Field(default=0, description="Highest assignment version applied; older events are ignored.")
+    update_id: int | None = Field(default=None, description="The latest status update applied.")
+    indicator_values: dict[str, float] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default=text("'{}'"))
+    )
+    evidence_links: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default=text("'[]'"))
+    )
+    period: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})
+    review_state: str = Field(
+        default="", max_length=20, sa_column_kwargs={"server_default": ""},
+        description="Review of the latest update: pending, accepted or returned ('' before any update).",
+    )
+    review_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    reviewed_update_id: int | None = Field(default=None, description="The update the review state is about.")
+    reviewed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class ReportUnitPlan(ReportingModel, table=True):
+    """A unit's own implementing document registered against a plan."""
+
+    __tablename__ = "report_unit_plans"
+
+    id: int = Field(primary_key=True)
+    plan_id: int = Field(index=True)
+    unit_id: int = Field(index=True)
+    unit_code: str = Field(max_length=40)
+    unit_name: str = Field(max_length=300)
+    number: str = Field(max_length=60)
+    issued_on: date
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    link: str = Field(default="", max_length=2000)
+
+
+class ReportInspection(ReportingModel, table=True):
+    """An inspection or supervision of a unit under a plan."""
+
+    __tablename__ = "report_inspections"
+
+    id: int = Field(primary_key=True)
+    plan_id: int = Field(index=True)
+    unit_id: int = Field(index=True)
+    unit_name: str = Field(max_length=300)
+    inspecting_unit_id: int
+    inspecting_unit_name: str = Field(max_length=300)
+    kind: str = Field(max_length=20)
+    inspected_on: date
+    conclusion: str = Field(default="", sa_column=Column(Text, nullable=False))
+    follow_ups: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class ReportReviewRound(ReportingModel, table=True):
+    """A review round (sơ kết / tổng kết) of a plan and the units expected to submit."""
+
+    __tablename__ = "report_review_rounds"
+
+    id: int = Field(primary_key=True)
+    plan_id: int = Field(index=True)
+    plan_number: str = Field(max_length=60)
+    kind: str = Field(max_length=20)
+    title: str = Field(max_length=500)
+    period_end: date
+    submit_by: date
+    unit_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    opened_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class ReportReviewSubmission(ReportingModel, table=True):
+    """A unit's report in a review round."""
+
+    __tablename__ = "report_review_submissions"
+
+    id: int = Field(primary_key=True)
+    round_id: int = Field(index=True)
+    plan_id: int = Field(index=True)
+    unit_id: int
+    unit_name: str = Field(max_length=300)
+    submitted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    on_time: bool
+    link: str = Field(default="", max_length=2000)

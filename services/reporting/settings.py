@@ -23,7 +23,7 @@ class ReportingSettings(BaseSettings):
         default="data", validation_alias=AliasChoices("PLANTRACK_REPORTING_DATA_DIR", "PLANTRACK_DATA_DIR")
     )
     prefetch: int = 20
-    delivery_limit: int = 5
+    delivery_limit: int = Field(default=10, description="Deliveries before a message is dead-lettered.")
     graceful_timeout: float = 30.0
     due_soon_days: int = 7
     log_level: str = Field(

@@ -58,6 +58,9 @@ class PlanPayload(_Payload):
     issued_on: date | None = None
     implements: str | None = Field(default=None, examples=["22-CTr/TU"])
     status: str = "draft"
+    period: str = ""
+    vision_year: int | None = None
+    signer: str = ""
     tasks: list[TaskPayload] = Field(default_factory=list)
 
 
@@ -102,6 +105,9 @@ class AssignmentStatusChangedPayload(_Payload):
     reported_by_name: str = ""
     reported_at: datetime
     version: int = Field(description="Assignment version after this update; read models keep the highest.")
+    indicator_values: dict[str, float] = Field(default_factory=dict)
+    evidence_links: list[str] = Field(default_factory=list)
+    period: str = ""
 
 
 class UnitCreatedV1(Event):
@@ -137,3 +143,144 @@ class AssignmentStatusChangedV1(Event):
 
     event_type: Literal["assignment.status_changed.v1"] = "assignment.status_changed.v1"
     payload: AssignmentStatusChangedPayload
+
+
+class PlanStatusPayload(_Payload):
+    """A plan moved through its lifecycle (draft → published → closed)."""
+
+    plan_id: int
+    number: str
+    status: str = Field(examples=["published", "closed"])
+    changed_at: datetime
+
+
+class UpdateReviewedPayload(_Payload):
+    """A supervisor accepted or returned a unit's status update."""
+
+    update_id: int
+    assignment_id: int
+    plan_id: int
+    plan_number: str
+    task_code: str
+    task_title: str
+    unit_id: int
+    unit_name: str
+    decision: str = Field(examples=["accepted", "returned"])
+    reason: str = ""
+    reviewer_id: int
+    reviewer_name: str
+    assignment_status: str = Field(description="Assignment status after the review.")
+    assignment_progress: int
+    version: int = Field(description="Assignment version after the review.")
+    reviewed_at: datetime
+
+
+class UnitPlanPayload(_Payload):
+    """A unit's own implementing document, registered against a plan."""
+
+    id: int
+    plan_id: int
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    number: str
+    issued_on: date
+    title: str
+    link: str = ""
+
+
+class InspectionPayload(_Payload):
+    """An inspection or supervision of a unit under a plan."""
+
+    id: int
+    plan_id: int
+    unit_id: int
+    unit_name: str
+    inspecting_unit_id: int
+    inspecting_unit_name: str
+    kind: str = Field(examples=["inspection", "supervision"])
+    inspected_on: date
+    conclusion: str = ""
+    follow_ups: list[str] = Field(default_factory=list)
+
+
+class ReviewRoundPayload(_Payload):
+    """A review round (sơ kết / tổng kết) opened on a plan."""
+
+    id: int
+    plan_id: int
+    plan_number: str
+    kind: str = Field(examples=["preliminary", "final"])
+    title: str
+    period_end: date
+    submit_by: date
+    unit_ids: list[int] = Field(default_factory=list, description="Units expected to submit.")
+
+
+class ReviewSubmissionPayload(_Payload):
+    """A unit's report in a review round."""
+
+    id: int
+    round_id: int
+    plan_id: int
+    unit_id: int
+    unit_name: str
+    submitted_at: datetime
+    on_time: bool
+    link: str = ""
+
+
+class OfficialUpdatedV1(Event):
+    """An official's data, role or active flag changed."""
+
+    event_type: Literal["official.updated.v1"] = "official.updated.v1"
+    payload: OfficialPayload
+
+
+class PlanPublishedV1(Event):
+    """A plan was published: its assignments are now in force."""
+
+    event_type: Literal["plan.published.v1"] = "plan.published.v1"
+    payload: PlanStatusPayload
+
+
+class PlanClosedV1(Event):
+    """A plan was closed: no more updates."""
+
+    event_type: Literal["plan.closed.v1"] = "plan.closed.v1"
+    payload: PlanStatusPayload
+
+
+class StatusUpdateReviewedV1(Event):
+    """A supervisor accepted or returned a status update."""
+
+    event_type: Literal["status_update.reviewed.v1"] = "status_update.reviewed.v1"
+    payload: UpdateReviewedPayload
+
+
+class UnitPlanRegisteredV1(Event):
+    """A unit registered its own implementing plan."""
+
+    event_type: Literal["unit_plan.registered.v1"] = "unit_plan.registered.v1"
+    payload: UnitPlanPayload
+
+
+class InspectionRecordedV1(Event):
+    """An advisory board recorded an inspection or supervision."""
+
+    event_type: Literal["inspection.recorded.v1"] = "inspection.recorded.v1"
+    payload: InspectionPayload
+
+
+class ReviewRoundOpenedV1(Event):
+    """A review round was opened on a plan."""
+
+    event_type: Literal["review_round.opened.v1"] = "review_round.opened.v1"
+    payload: ReviewRoundPayload
+
+
+class ReviewSubmissionSubmittedV1(Event):
+    """A unit submitted its review report."""
+
+    event_type: Literal["review_submission.submitted.v1"] = "review_submission.submitted.v1"
+    payload: ReviewSubmissionPayload

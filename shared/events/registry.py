@@ -6,9 +6,17 @@ from typing import Any
 from shared.events.assignments import (
     AssignmentCreatedV1,
     AssignmentStatusChangedV1,
+    InspectionRecordedV1,
     OfficialCreatedV1,
+    OfficialUpdatedV1,
+    PlanClosedV1,
     PlanCreatedV1,
+    PlanPublishedV1,
+    ReviewRoundOpenedV1,
+    ReviewSubmissionSubmittedV1,
+    StatusUpdateReviewedV1,
     UnitCreatedV1,
+    UnitPlanRegisteredV1,
 )
 from shared.events.base import Event
 
@@ -20,6 +28,14 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PlanCreatedV1,
         AssignmentCreatedV1,
         AssignmentStatusChangedV1,
+        OfficialUpdatedV1,
+        PlanPublishedV1,
+        PlanClosedV1,
+        StatusUpdateReviewedV1,
+        UnitPlanRegisteredV1,
+        InspectionRecordedV1,
+        ReviewRoundOpenedV1,
+        ReviewSubmissionSubmittedV1,
     )
 }
 

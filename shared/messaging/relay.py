@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -131,7 +132,13 @@ class DueRowWorker(Generic[Row]):
             where=self.where,
         )
         done = 0
+        deadline = time.monotonic() + self.lease.total_seconds() * 0.8
         for row in rows:
+            if time.monotonic() > deadline:
+                # our lease on the rest is running out: leave them for the next claim rather than
+                # risk another worker claiming and publishing them too
+                log.warning(f"{self.name}: batch outlived its lease; releasing the rest")
+                break
             row_id = row.id  # type: ignore[attr-defined]
             try:
                 await self.handle(row)
@@ -157,12 +164,12 @@ class DueRowWorker(Generic[Row]):
         self._loop = asyncio.get_running_loop()
         log.info(f"{self.name} started", extra={"worker": self.worker_id})
         while not stop.is_set():
+            self._wake.clear()  # before the batch: a notify() during it must not be lost
             try:
                 if await self.run_once() == self.batch_size:
                     continue
             except Exception:  # noqa: BLE001 - a database blip must not kill the worker
                 log.exception(f"{self.name} iteration failed")
-            self._wake.clear()
             waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
             await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:

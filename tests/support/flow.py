@@ -48,6 +48,7 @@ def set_up_flow(base_url: str, admin_token: str) -> Flow:
         task_id = plan["tasks"][0]["id"]
         assignment = _ok(c.post(f"/plans/{plan['id']}/assignments",
                                 json={"task_id": task_id, "unit_ids": [cell["id"]]}))[0]
+        _ok(c.post(f"/plans/{plan['id']}/publish"), 200)
         return Flow(plan["id"], task_id, cell["id"], assignment["id"], supervisor["email"], token)
 
 

@@ -5,13 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 from sqlmodel import select
 
-from services.assignments import queries, service
+from services.assignments import queries, tracking
 from services.assignments.api.deps import ActorDep, PageDep, StateDep
 from services.assignments.domain import DueState, Status
 from services.assignments.models import StatusUpdate
 from services.assignments.schemas import AssignmentPublic, Page, StatusUpdateCreate, StatusUpdatePublic
-from shared.events.base import utcnow
 from shared.problems import Problem
+from shared.vietnamese import local_date
 
 router = APIRouter(prefix="/assignments", tags=["assignments"])
 
@@ -38,7 +38,7 @@ def list_assignments(
     with state.uow() as session:
         rows, total = queries.list_assignments(
             session, actor=actor, filters=filters, offset=page.offset, limit=page.limit,
-            today=utcnow().date(), soon_days=state.settings.due_soon_days,
+            today=local_date(), soon_days=state.settings.due_soon_days,
         )
         return {"data": rows, "count": total, "offset": page.offset, "limit": page.limit}
 
@@ -47,9 +47,9 @@ def list_assignments(
 def get_assignment(assignment_id: int, actor: ActorDep, state: StateDep, response: Response) -> AssignmentPublic:
     """One assignment; its ETag is the version to send back in If-Match."""
     with state.uow() as session:
-        a = service.visible_assignment(session, actor=actor, assignment_id=assignment_id)
+        a = tracking.visible_assignment(session, actor=actor, assignment_id=assignment_id)
         response.headers["ETag"] = f'"{a.version}"'
-        return queries.assignment_view(session, a, utcnow().date(), state.settings.due_soon_days)
+        return queries.assignment_view(session, a, local_date(), state.settings.due_soon_days)
 
 
 @router.post("/{assignment_id}/updates", status_code=status.HTTP_201_CREATED)
@@ -57,23 +57,21 @@ def post_update(
     assignment_id: int, data: StatusUpdateCreate, actor: ActorDep, state: StateDep, response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> StatusUpdatePublic:
-    """Report status and progress (officer of the assigned unit); 409 on an illegal transition,
-    412 when If-Match names an old version."""
+    """Report status and progress (officer of the assigned unit); 409 on an illegal transition or a
+    plan not published, 412 when If-Match names an old version."""
     with state.uow() as session:
-        row, assignment = service.post_update(
+        row, assignment = tracking.post_update(
             session, actor=actor, assignment_id=assignment_id, data=data, if_match=parse_if_match(if_match)
         )
         response.headers["ETag"] = f'"{assignment.version}"'
-        return StatusUpdatePublic.model_validate(
-            {**row.model_dump(), "assignment_version": assignment.version}
-        )
+        return StatusUpdatePublic.model_validate({**row.model_dump(), "assignment_version": assignment.version})
 
 
 @router.get("/{assignment_id}/updates", response_model=Page[StatusUpdatePublic])
 def list_updates(assignment_id: int, actor: ActorDep, state: StateDep, page: PageDep) -> dict:
     """The history of updates of an assignment, oldest first."""
     with state.uow() as session:
-        service.visible_assignment(session, actor=actor, assignment_id=assignment_id)
+        tracking.visible_assignment(session, actor=actor, assignment_id=assignment_id)
         rows = session.exec(
             select(StatusUpdate).where(StatusUpdate.assignment_id == assignment_id)
             .order_by(StatusUpdate.id)  # type: ignore[arg-type]

@@ -1,19 +1,26 @@
 """Routes for units, officials and their API tokens."""
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 from sqlalchemy import func
 from sqlmodel import select
 
-from services.assignments import service
+from services.assignments import directory
+from services.assignments.access import require_role, scope_unit_ids
 from services.assignments.api.deps import ActorDep, PageDep, StateDep
 from services.assignments.auth import new_token
-from services.assignments.models import Official, Unit
+from services.assignments.domain import Role, UnitKind
+from services.assignments.errors import NotFound
+from services.assignments.models import ApiToken, Official, Unit
 from services.assignments.schemas import (
     OfficialCreate,
     OfficialPublic,
+    OfficialUpdate,
     Page,
     TokenCreate,
     TokenIssued,
+    TokenPublic,
     UnitCreate,
     UnitPublic,
 )
@@ -25,15 +32,20 @@ router = APIRouter(tags=["directory"])
 def create_unit(data: UnitCreate, actor: ActorDep, state: StateDep) -> Unit:
     """Create a unit (admin)."""
     with state.uow() as session:
-        return service.create_unit(session, actor=actor, data=data)
+        return directory.create_unit(session, actor=actor, data=data)
 
 
 @router.get("/units", response_model=Page[UnitPublic])
-def list_units(actor: ActorDep, state: StateDep, page: PageDep) -> dict:
-    """List units."""
+def list_units(
+    actor: ActorDep, state: StateDep, page: PageDep,
+    kind: UnitKind | None = None, parent_id: int | None = None,
+) -> dict:
+    """List units (the organisation tree is visible to every official)."""
+    where = [c for c in (Unit.kind == kind if kind else None,
+                         Unit.parent_id == parent_id if parent_id is not None else None) if c is not None]
     with state.uow() as session:
-        total = session.scalar(select(func.count()).select_from(Unit)) or 0
-        rows = session.exec(select(Unit).order_by(Unit.id).offset(page.offset).limit(page.limit)).all()  # type: ignore[arg-type]
+        total = session.scalar(select(func.count()).select_from(Unit).where(*where)) or 0
+        rows = session.exec(select(Unit).where(*where).order_by(Unit.id).offset(page.offset).limit(page.limit)).all()  # type: ignore[arg-type]
         return {"data": rows, "count": total, "offset": page.offset, "limit": page.limit}
 
 
@@ -43,7 +55,7 @@ def get_unit(unit_id: int, actor: ActorDep, state: StateDep) -> Unit:
     with state.uow() as session:
         unit = session.get(Unit, unit_id)
         if unit is None:
-            raise service.NotFound("Unit", unit_id)
+            raise NotFound("Unit", unit_id)
         return unit
 
 
@@ -51,18 +63,45 @@ def get_unit(unit_id: int, actor: ActorDep, state: StateDep) -> Unit:
 def create_official(data: OfficialCreate, actor: ActorDep, state: StateDep) -> Official:
     """Create an official (admin)."""
     with state.uow() as session:
-        return service.create_official(session, actor=actor, data=data)
+        return directory.create_official(session, actor=actor, data=data)
 
 
 @router.get("/officials", response_model=Page[OfficialPublic])
-def list_officials(actor: ActorDep, state: StateDep, page: PageDep) -> dict:
-    """List officials."""
+def list_officials(
+    actor: ActorDep, state: StateDep, page: PageDep, unit_id: Annotated[int | None, Query()] = None,
+) -> dict:
+    """Officials of the units in the caller's scope (all of them for an admin)."""
     with state.uow() as session:
-        total = session.scalar(select(func.count()).select_from(Official)) or 0
+        scope = scope_unit_ids(session, actor)
+        where = []
+        if scope is not None:
+            where.append(Official.unit_id.in_(scope))  # type: ignore[union-attr]
+        if unit_id is not None:
+            where.append(Official.unit_id == unit_id)
+        total = session.scalar(select(func.count()).select_from(Official).where(*where)) or 0
         rows = session.exec(
-            select(Official).order_by(Official.id).offset(page.offset).limit(page.limit)  # type: ignore[arg-type]
+            select(Official).where(*where).order_by(Official.id).offset(page.offset).limit(page.limit)  # type: ignore[arg-type]
         ).all()
         return {"data": rows, "count": total, "offset": page.offset, "limit": page.limit}
+
+
+@router.get("/officials/{official_id}", response_model=OfficialPublic)
+def get_official(official_id: int, actor: ActorDep, state: StateDep) -> Official:
+    """One official, if in the caller's scope."""
+    with state.uow() as session:
+        official = session.get(Official, official_id)
+        scope = scope_unit_ids(session, actor)
+        if official is None or (scope is not None and official.unit_id not in scope
+                                and official.id != actor.official_id):
+            raise NotFound("Official", official_id)
+        return official
+
+
+@router.patch("/officials/{official_id}", response_model=OfficialPublic)
+def update_official(official_id: int, data: OfficialUpdate, actor: ActorDep, state: StateDep) -> Official:
+    """Change an official's name, title, role, unit or active flag (admin)."""
+    with state.uow() as session:
+        return directory.update_official(session, actor=actor, official_id=official_id, data=data)
 
 
 @router.get("/me", response_model=OfficialPublic)
@@ -79,5 +118,21 @@ def create_token(official_id: int, data: TokenCreate, actor: ActorDep, state: St
     """Issue an API token for an official (admin); the token is shown only in this response."""
     token = new_token()
     with state.uow() as session:
-        row = service.issue_token(session, actor=actor, official_id=official_id, token=token, name=data.name)
+        row = directory.issue_token(session, actor=actor, official_id=official_id, token=token, name=data.name)
         return TokenIssued(id=row.id or 0, official_id=official_id, name=row.name, token=token)
+
+
+@router.get("/officials/{official_id}/tokens", response_model=list[TokenPublic])
+def list_tokens(official_id: int, actor: ActorDep, state: StateDep) -> list[ApiToken]:
+    """An official's tokens, without their secrets (admin)."""
+    require_role(actor, Role.ADMIN)
+    with state.uow() as session:
+        return list(session.exec(select(ApiToken).where(ApiToken.official_id == official_id)
+                                 .order_by(ApiToken.id)).all())  # type: ignore[arg-type]
+
+
+@router.delete("/officials/{official_id}/tokens/{token_id}", response_model=TokenPublic)
+def revoke_token(official_id: int, token_id: int, actor: ActorDep, state: StateDep) -> ApiToken:
+    """Revoke a token (admin)."""
+    with state.uow() as session:
+        return directory.revoke_token(session, actor=actor, official_id=official_id, token_id=token_id)

@@ -1,46 +1,80 @@
-"""Routes for plans, their tasks and bulk assignment."""
+"""Routes for plans: creation, import, lifecycle, bulk assignment, unit plans, review rounds."""
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import func
 from sqlmodel import select
 
-from services.assignments import queries, service
+from services.assignments import oversight, planning, queries, review_rounds
 from services.assignments.api.deps import ActorDep, PageDep, StateDep
+from services.assignments.domain import PlanStatus
+from services.assignments.errors import Invalid
 from services.assignments.models import Plan, Task
 from services.assignments.schemas import (
     AssignmentCreate,
     AssignmentPublic,
     Page,
     PlanCreate,
+    PlanImportResult,
     PlanPublic,
+    ReviewRoundCreate,
+    ReviewRoundPublic,
     TaskPublic,
+    UnitCompleteness,
+    UnitPlanCreate,
+    UnitPlanPublic,
 )
-from shared.events.base import utcnow
+from shared.vietnamese import local_date
 
 router = APIRouter(prefix="/plans", tags=["plans"])
+
+IMPORT_EXAMPLE = "ĐẢNG BỘ TỈNH TRÀ VINH\nĐẢNG ỦY KHỐI CÁC CƠ QUAN\n...\nSố 41 -KH/ĐUK\n..."
 
 
 def _plan_public(plan: Plan, tasks: list[Task]) -> PlanPublic:
     return PlanPublic(
-        **plan.model_dump(exclude={"created_at"}),
+        **plan.model_dump(exclude={"created_at", "version"}),
         tasks=[TaskPublic.model_validate(t, from_attributes=True) for t in tasks],
     )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_plan(data: PlanCreate, actor: ActorDep, state: StateDep) -> PlanPublic:
-    """Create a plan with its tasks (admin)."""
+    """Create a draft plan with its tasks (admin)."""
     with state.uow() as session:
-        plan, tasks = service.create_plan(session, actor=actor, data=data)
+        plan, tasks = planning.create_plan(session, actor=actor, data=data)
         return _plan_public(plan, tasks)
 
 
-@router.get("", response_model=Page[PlanPublic])
-def list_plans(actor: ActorDep, state: StateDep, page: PageDep) -> dict:
-    """List plans (without their tasks)."""
+@router.post("/import", openapi_extra={"requestBody": {"content": {"text/plain": {"example": IMPORT_EXAMPLE}}}})
+async def import_plan(request: Request, actor: ActorDep, state: StateDep) -> PlanImportResult:
+    """Read the plain text (UTF-8) of a plan document into a draft to review (admin); saves nothing.
+
+    Send the document as `text/plain`. The answer holds a `plan` body ready for `POST /plans`, the
+    assignments the document's responsible clauses suggest, and warnings for what was not found.
+    """
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Invalid("The document must be UTF-8 text.") from exc
+    if not text.strip():
+        raise Invalid("The document is empty.")
     with state.uow() as session:
-        total = session.scalar(select(func.count()).select_from(Plan)) or 0
-        rows = session.exec(select(Plan).order_by(Plan.id).offset(page.offset).limit(page.limit)).all()  # type: ignore[arg-type]
+        return planning.import_plan(session, actor=actor, text=text)
+
+
+@router.get("", response_model=Page[PlanPublic])
+def list_plans(
+    actor: ActorDep, state: StateDep, page: PageDep,
+    status_: Annotated[PlanStatus | None, Query(alias="status")] = None,
+) -> dict:
+    """List plans (without their tasks), optionally by status."""
+    where = [Plan.status == status_] if status_ else []
+    with state.uow() as session:
+        total = session.scalar(select(func.count()).select_from(Plan).where(*where)) or 0
+        rows = session.exec(select(Plan).where(*where).order_by(Plan.id).offset(page.offset).limit(page.limit)).all()  # type: ignore[arg-type]
         return {"data": [_plan_public(p, []) for p in rows], "count": total,
                 "offset": page.offset, "limit": page.limit}
 
@@ -49,18 +83,72 @@ def list_plans(actor: ActorDep, state: StateDep, page: PageDep) -> dict:
 def get_plan(plan_id: int, actor: ActorDep, state: StateDep) -> PlanPublic:
     """One plan with its tasks."""
     with state.uow() as session:
-        plan = session.get(Plan, plan_id)
-        if plan is None:
-            raise service.NotFound("Plan", plan_id)
-        tasks = session.exec(select(Task).where(Task.plan_id == plan_id).order_by(Task.id)).all()  # type: ignore[arg-type]
-        return _plan_public(plan, list(tasks))
+        plan = planning.get_plan(session, plan_id)
+        return _plan_public(plan, planning.plan_tasks(session, plan_id))
+
+
+@router.post("/{plan_id}/publish")
+def publish_plan(plan_id: int, actor: ActorDep, state: StateDep) -> PlanPublic:
+    """Publish a draft plan: its assignments come into force and units can report (admin)."""
+    with state.uow() as session:
+        plan = planning.change_plan_status(session, actor=actor, plan_id=plan_id, new=PlanStatus.PUBLISHED)
+        return _plan_public(plan, planning.plan_tasks(session, plan_id))
+
+
+@router.post("/{plan_id}/close")
+def close_plan(plan_id: int, actor: ActorDep, state: StateDep) -> PlanPublic:
+    """Close a published plan: no more reports (admin)."""
+    with state.uow() as session:
+        plan = planning.change_plan_status(session, actor=actor, plan_id=plan_id, new=PlanStatus.CLOSED)
+        return _plan_public(plan, planning.plan_tasks(session, plan_id))
 
 
 @router.post("/{plan_id}/assignments", status_code=status.HTTP_201_CREATED)
 def assign_task(plan_id: int, data: AssignmentCreate, actor: ActorDep, state: StateDep) -> list[AssignmentPublic]:
-    """Assign a task of the plan to one or many units at once (admin)."""
-    today = utcnow().date()
+    """Assign a task of the plan to one or many units at once (admin); all or nothing."""
+    today = local_date()
     soon = state.settings.due_soon_days
     with state.uow() as session:
-        created = service.assign(session, actor=actor, plan_id=plan_id, data=data)
+        created = planning.assign(session, actor=actor, plan_id=plan_id, data=data)
         return [queries.assignment_view(session, a, today, soon) for a in created]
+
+
+@router.post("/{plan_id}/unit-plans", status_code=status.HTTP_201_CREATED, response_model=UnitPlanPublic)
+def register_unit_plan(plan_id: int, data: UnitPlanCreate, actor: ActorDep, state: StateDep) -> object:
+    """Register the unit's own implementing document for this plan (officer of the unit)."""
+    with state.uow() as session:
+        return oversight.register_unit_plan(session, actor=actor, plan_id=plan_id, data=data)
+
+
+@router.get("/{plan_id}/unit-plans", response_model=list[UnitPlanPublic])
+def list_unit_plans(plan_id: int, actor: ActorDep, state: StateDep) -> object:
+    """Registered unit plans, within the caller's scope."""
+    with state.uow() as session:
+        return oversight.list_unit_plans(session, actor=actor, plan_id=plan_id)
+
+
+@router.get("/{plan_id}/completeness", response_model=list[UnitCompleteness])
+def completeness(plan_id: int, actor: ActorDep, state: StateDep) -> object:
+    """Per assigned unit: assignments done and overdue, and whether its own plan is registered."""
+    with state.uow() as session:
+        planning.get_plan(session, plan_id)
+        return queries.completeness(session, actor=actor, plan_id=plan_id, today=local_date(),
+                                    soon_days=state.settings.due_soon_days)
+
+
+@router.post("/{plan_id}/reviews", status_code=status.HTTP_201_CREATED)
+def open_review(plan_id: int, data: ReviewRoundCreate, actor: ActorDep, state: StateDep) -> ReviewRoundPublic:
+    """Open a review round (sơ kết / tổng kết); every assigned unit is expected to report."""
+    with state.uow() as session:
+        round_ = review_rounds.open_round(session, actor=actor, plan_id=plan_id, data=data)
+        return review_rounds.round_view(session, actor=actor, round_=round_)
+
+
+@router.get("/{plan_id}/reviews", response_model=list[ReviewRoundPublic])
+def list_reviews(plan_id: int, actor: ActorDep, state: StateDep) -> object:
+    """Review rounds of the plan with completeness and timeliness."""
+    with state.uow() as session:
+        return [review_rounds.round_view(session, actor=actor, round_=r)
+                for r in review_rounds.list_rounds(session, plan_id=plan_id)]
+
+

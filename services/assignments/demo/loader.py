@@ -5,13 +5,10 @@ exists already (by unit code, official email, plan number) is left alone. Units 
 other than the document's own are fictional.
 """
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
-from services.assignments.plan_import import PlanDraft, TaskDraft, parse_plan
 
 SEED = Path(__file__).with_name("ke-hoach-41-KH-DUK.txt")
 
@@ -70,32 +67,8 @@ def _all(client: httpx.Client, path: str) -> list[dict]:
             return items
 
 
-def _responsible(task: TaskDraft, by_code: dict[str, TaskDraft]) -> TaskDraft | None:
-    """The task itself or the nearest ancestor that names who is responsible."""
-    current: TaskDraft | None = task
-    while current is not None and not current.responsible:
-        current = by_code.get(current.parent_code) if current.parent_code else None
-    return current
-
-
-def plan_body(draft: PlanDraft, issuer_id: int) -> dict:
-    """The POST /plans body for a parsed plan."""
-    return {
-        "number": draft.number, "kind": draft.kind or "ke_hoach", "title": draft.title or draft.number,
-        "issuer_unit_id": issuer_id, "place": draft.place or "", "issued_on": draft.issued_on,
-        "implements": draft.implements, "recipients": draft.recipients,
-        "signer": " ".join(p for p in (draft.signer_title, draft.signer_name) if p),
-        "tasks": [
-            {"code": t.code, "title": t.title[:500], "text": t.text, "parent_code": t.parent_code,
-             "kind": "ongoing" if t.ongoing else "one_off", "due_on": t.deadline}
-            for t in draft.tasks
-        ],
-    }
-
-
 def load_demo(base_url: str, admin_token: str, *, officer_token: bool = True) -> DemoResult:
     """Create the demo bloc, its officials, the seed plan and its assignments (idempotently)."""
-    draft = parse_plan(SEED.read_text(encoding="utf-8"))
     headers = {"Authorization": f"Bearer {admin_token}"}
     with httpx.Client(base_url=base_url, headers=headers, timeout=30) as c:
         units = {u["code"]: u for u in _all(c, "/units")}
@@ -109,49 +82,24 @@ def load_demo(base_url: str, admin_token: str, *, officer_token: bool = True) ->
             if email not in officials:
                 body = {"name": name, "email": email, "title": title, "unit_id": units[unit]["id"], "role": role}
                 officials[email] = c.post("/officials", json=body).raise_for_status().json()
+        imported = c.post("/plans/import", content=SEED.read_bytes(),
+                          headers={"Content-Type": "text/plain; charset=utf-8"}).raise_for_status().json()
+        body = imported["plan"] | {"issuer_unit_id": units["DUK"]["id"]}
         plans = {p["number"]: p for p in _all(c, "/plans")}
         result = DemoResult(plan_id=0, units={k: v["id"] for k, v in units.items()})
-        if draft.number in plans:
-            result.plan_id = plans[draft.number]["id"]
+        if body["number"] in plans:
+            result.plan_id = plans[body["number"]]["id"]
         else:
-            plan = c.post("/plans", json=_jsonable(plan_body(draft, units["DUK"]["id"]))).raise_for_status().json()
+            plan = c.post("/plans", json=body).raise_for_status().json()
             result.plan_id = plan["id"]
-            result.assignments = _assign_all(c, plan, draft, units)
+            task_ids = {t["code"]: t["id"] for t in plan["tasks"]}
+            for s in imported["suggested_assignments"]:
+                assignment = {"task_id": task_ids[s["task_code"]], "unit_ids": s["unit_ids"], "role": s["role"]}
+                created = c.post(f"/plans/{plan['id']}/assignments", json=assignment).raise_for_status()
+                result.assignments += len(created.json())
+            c.post(f"/plans/{plan['id']}/publish").raise_for_status()
         if officer_token:
             officer = officials[DEMO_OFFICER_EMAIL]
             issued = c.post(f"/officials/{officer['id']}/tokens", json={"name": "demo"}).raise_for_status()
             result.officer_token = issued.json()["token"]
         return result
-
-
-def _assign_all(c: httpx.Client, plan: dict, draft: PlanDraft, units: dict[str, dict]) -> int:
-    """Assign every leaf task to the units its (inherited) responsible clause names."""
-    by_code = {t.code: t for t in draft.tasks}
-    parents = {t.parent_code for t in draft.tasks if t.parent_code}
-    task_ids = {t["code"]: t["id"] for t in plan["tasks"]}
-    count = 0
-    for task in draft.tasks:
-        if task.code in parents:
-            continue
-        owner = _responsible(task, by_code)
-        if owner is None:
-            continue
-        for resp in owner.responsible:
-            ids = sorted({u["id"] for u in units.values()
-                          if u["kind"] in resp.unit_kinds or u["code"] in resp.unit_codes})
-            if not ids:
-                continue
-            body = {"task_id": task_ids[task.code], "unit_ids": ids, "role": resp.role}
-            response = c.post(f"/plans/{plan['id']}/assignments", json=body)
-            if response.status_code == 409:  # a unit named twice for one task keeps its first role
-                for unit_id in ids:
-                    single = c.post(f"/plans/{plan['id']}/assignments", json={**body, "unit_ids": [unit_id]})
-                    count += single.status_code == 201
-                continue
-            count += len(response.raise_for_status().json())
-    return count
-
-
-def _jsonable(body: dict) -> dict:
-    """Dates to ISO strings, for httpx's json encoder."""
-    return json.loads(json.dumps(body, default=str))

@@ -1,0 +1,88 @@
+"""Who may see and do what: object-level rules over the unit tree.
+
+- admin: everything.
+- supervisor: reads everything under the committee it serves (an advisory board serves its
+  parent committee; any other unit, its own subtree); reviews updates, records inspections and
+  opens review rounds there.
+- unit_officer: reads and writes for its own unit only.
+- observer: reads like a supervisor, writes nothing.
+
+What is outside a caller's scope is reported as missing (404), never shown.
+"""
+
+from collections import defaultdict
+
+from sqlmodel import Session, select
+
+from services.assignments.auth import Actor
+from services.assignments.domain import Role, UnitKind
+from services.assignments.errors import Forbidden, NotFound
+from services.assignments.models import Unit
+
+
+def require_role(actor: Actor, *roles: Role) -> None:
+    """Raise 403 unless the actor has one of `roles`."""
+    if actor.role not in roles:
+        raise Forbidden(f"This action needs one of the roles: {', '.join(roles)}.")
+
+
+def subtree(session: Session, root_id: int) -> frozenset[int]:
+    """`root_id` and every unit below it."""
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for unit_id, parent_id in session.exec(select(Unit.id, Unit.parent_id)).all():
+        children[parent_id].append(unit_id)  # type: ignore[arg-type]
+    found, stack = {root_id}, [root_id]
+    while stack:
+        for child in children[stack.pop()]:
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return frozenset(found)
+
+
+def scope_root(session: Session, actor: Actor) -> int | None:
+    """The unit whose subtree a supervisor or observer oversees (None: no unit)."""
+    if actor.unit_id is None:
+        return None
+    unit = session.get(Unit, actor.unit_id)
+    if unit is None:
+        return None
+    if unit.kind == UnitKind.ADVISORY_BOARD and unit.parent_id is not None:
+        return unit.parent_id
+    return unit.id
+
+
+def scope_unit_ids(session: Session, actor: Actor) -> frozenset[int] | None:
+    """Units whose data the actor may read; None means all."""
+    if actor.role == Role.ADMIN:
+        return None
+    if actor.role == Role.UNIT_OFFICER:
+        return frozenset({actor.unit_id}) if actor.unit_id is not None else frozenset()
+    root = scope_root(session, actor)
+    return subtree(session, root) if root is not None else frozenset()
+
+
+def can_read_unit(session: Session, actor: Actor, unit_id: int) -> bool:
+    """True when `unit_id` is inside the actor's scope."""
+    scope = scope_unit_ids(session, actor)
+    return scope is None or unit_id in scope
+
+
+def ensure_readable(session: Session, actor: Actor, unit_id: int, what: str, ident: object) -> None:
+    """404 unless the actor may read data of `unit_id`."""
+    if not can_read_unit(session, actor, unit_id):
+        raise NotFound(what, ident)
+
+
+def ensure_acts_for(actor: Actor, unit_id: int, action: str) -> None:
+    """403 unless the actor is an officer of `unit_id`."""
+    if actor.role != Role.UNIT_OFFICER or actor.unit_id != unit_id:
+        raise Forbidden(f"Only an officer of the unit itself can {action}.")
+
+
+def ensure_supervises(session: Session, actor: Actor, unit_id: int, action: str) -> None:
+    """403 unless the actor is an admin or a supervisor whose scope holds `unit_id`."""
+    if actor.role == Role.ADMIN:
+        return
+    if actor.role != Role.SUPERVISOR or not can_read_unit(session, actor, unit_id):
+        raise Forbidden(f"Only a supervisor over this unit (or an admin) can {action}.")

@@ -1,0 +1,238 @@
+"""Use cases for plans: creation, lifecycle, assignment of tasks, and import from a document."""
+
+from sqlmodel import Session, select
+
+from services.assignments import audit, domain
+from services.assignments.access import require_role
+from services.assignments.auth import Actor
+from services.assignments.domain import PlanStatus, Role, RuleViolation
+from services.assignments.errors import Conflict, Invalid, NotFound
+from services.assignments.models import Assignment, Plan, Task, Unit
+from services.assignments.plan_import import PlanDraft, TaskDraft, parse_plan
+from services.assignments.schemas import (
+    AssignmentCreate,
+    PlanCreate,
+    PlanImportResult,
+    SuggestedAssignment,
+    TaskCreate,
+)
+from shared.events import (
+    AssignmentCreatedPayload,
+    AssignmentCreatedV1,
+    PlanClosedV1,
+    PlanCreatedV1,
+    PlanPayload,
+    PlanPublishedV1,
+    PlanStatusPayload,
+    TaskPayload,
+)
+from shared.events.base import utcnow
+
+
+def get_plan(session: Session, plan_id: int) -> Plan:
+    """A plan or 404."""
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound("Plan", plan_id)
+    return plan
+
+
+def plan_tasks(session: Session, plan_id: int) -> list[Task]:
+    """The plan's tasks in document order."""
+    return list(session.exec(select(Task).where(Task.plan_id == plan_id).order_by(Task.id)).all())  # type: ignore[arg-type]
+
+
+def plan_payload(plan: Plan, tasks: list[Task], issuer: Unit | None) -> PlanPayload:
+    """Event payload for a plan and its tasks."""
+    codes = {t.id: t.code for t in tasks}
+    return PlanPayload(
+        id=plan.id or 0, number=plan.number, kind=plan.kind, title=plan.title,
+        issuer_unit_id=plan.issuer_unit_id, issuer_name=issuer.name if issuer else "",
+        place=plan.place, issued_on=plan.issued_on, implements=plan.implements, status=plan.status,
+        period=plan.period, vision_year=plan.vision_year, signer=plan.signer,
+        tasks=[
+            TaskPayload(id=t.id or 0, code=t.code, title=t.title, kind=t.kind, due_on=t.due_on,
+                        parent_code=codes.get(t.parent_id))
+            for t in tasks
+        ],
+    )
+
+
+def create_plan(session: Session, *, actor: Actor, data: PlanCreate) -> tuple[Plan, list[Task]]:
+    """Create a draft plan and its tasks in one go (admin)."""
+    require_role(actor, Role.ADMIN)
+    issuer = session.get(Unit, data.issuer_unit_id) if data.issuer_unit_id is not None else None
+    if data.issuer_unit_id is not None and issuer is None:
+        raise NotFound("Issuer unit", data.issuer_unit_id)
+    if session.exec(select(Plan).where(Plan.number == data.number)).first() is not None:
+        raise Conflict(f"A plan numbered '{data.number}' already exists.")
+    codes = [t.code for t in data.tasks]
+    if len(set(codes)) != len(codes):
+        raise Invalid("Task codes must be unique within a plan.")
+    plan = Plan(**data.model_dump(exclude={"tasks"}), status=PlanStatus.DRAFT)
+    session.add(plan)
+    session.flush()
+    assert plan.id is not None
+    by_code: dict[str, Task] = {}
+    for item in data.tasks:
+        by_code[item.code] = _add_task(session, plan.id, item, by_code)
+    tasks = list(by_code.values())
+    audit.record(session, actor, action="plan.create", entity_type="plan", entity_id=plan.id,
+                 changes=data.model_dump(exclude={"tasks"}) | {"tasks": codes},
+                 event=PlanCreatedV1(correlation_id=actor.correlation_id, payload=plan_payload(plan, tasks, issuer)))
+    return plan, tasks
+
+
+def _add_task(session: Session, plan_id: int, item: TaskCreate, by_code: dict[str, Task]) -> Task:
+    parent = by_code.get(item.parent_code) if item.parent_code else None
+    if item.parent_code and parent is None:
+        raise Invalid(f"Task {item.code}: parent task '{item.parent_code}' must come before it.")
+    indicator_codes = [i.code for i in item.indicators]
+    if len(set(indicator_codes)) != len(indicator_codes):
+        raise Invalid(f"Task {item.code}: indicator codes must be unique.")
+    task = Task(plan_id=plan_id, parent_id=parent.id if parent else None,
+                indicators=[i.model_dump() for i in item.indicators],
+                **item.model_dump(exclude={"parent_code", "indicators"}))
+    session.add(task)
+    session.flush()
+    return task
+
+
+def change_plan_status(session: Session, *, actor: Actor, plan_id: int, new: PlanStatus) -> Plan:
+    """Publish or close a plan (admin)."""
+    require_role(actor, Role.ADMIN)
+    plan = get_plan(session, plan_id)
+    tasks = plan_tasks(session, plan_id)
+    current = PlanStatus(plan.status)
+    try:
+        domain.check_plan_transition(current, new, task_count=len(tasks))
+    except RuleViolation as exc:
+        raise Conflict(str(exc)) from exc
+    now = utcnow()
+    plan.status = new
+    plan.version += 1
+    if new is PlanStatus.PUBLISHED:
+        plan.published_at = now
+    else:
+        plan.closed_at = now
+    session.add(plan)
+    payload = PlanStatusPayload(plan_id=plan_id, number=plan.number, status=new, changed_at=now)
+    event_cls = PlanPublishedV1 if new is PlanStatus.PUBLISHED else PlanClosedV1
+    audit.record(session, actor, action=f"plan.{'publish' if new is PlanStatus.PUBLISHED else 'close'}",
+                 entity_type="plan", entity_id=plan_id, changes={"status": [current, new]},
+                 event=event_cls(correlation_id=actor.correlation_id, payload=payload))
+    return plan
+
+
+def assign(session: Session, *, actor: Actor, plan_id: int, data: AssignmentCreate) -> list[Assignment]:
+    """Assign one task of a plan to each of the given units (admin); all or nothing."""
+    require_role(actor, Role.ADMIN)
+    plan = get_plan(session, plan_id)
+    try:
+        domain.check_plan_accepts_assignments(PlanStatus(plan.status))
+    except RuleViolation as exc:
+        raise Conflict(str(exc)) from exc
+    task = session.get(Task, data.task_id)
+    if task is None or task.plan_id != plan_id:
+        raise NotFound("Task", f"{data.task_id} of plan {plan_id}")
+    if len(set(data.unit_ids)) != len(data.unit_ids):
+        raise Invalid("unit_ids contains the same unit twice.")
+    if task.kind == domain.TaskKind.ONGOING and data.due_on is not None:
+        raise Invalid(f"Task {task.code} is ongoing (thường xuyên): it has no due date.")
+    due_on = None if task.kind == domain.TaskKind.ONGOING else (data.due_on or task.due_on)
+    created = []
+    for unit_id in data.unit_ids:
+        unit = session.get(Unit, unit_id)
+        if unit is None:
+            raise NotFound("Unit", unit_id)
+        exists = session.exec(
+            select(Assignment).where(Assignment.task_id == task.id, Assignment.unit_id == unit_id)
+        ).first()
+        if exists is not None:
+            raise Conflict(f"Task {task.code} is already assigned to unit {unit.code}.")
+        assignment = Assignment(plan_id=plan_id, task_id=task.id or 0, unit_id=unit_id,
+                                role=data.role, due_on=due_on)
+        session.add(assignment)
+        session.flush()
+        event = AssignmentCreatedV1(
+            correlation_id=actor.correlation_id,
+            payload=AssignmentCreatedPayload(
+                id=assignment.id or 0, plan_id=plan_id, task_id=task.id or 0, task_code=task.code,
+                task_title=task.title, unit_id=unit_id, unit_code=unit.code, unit_name=unit.name,
+                role=assignment.role, due_on=due_on, version=assignment.version,
+            ),
+        )
+        audit.record(session, actor, action="assignment.create", entity_type="assignment",
+                     entity_id=assignment.id, changes={"task": task.code, "unit": unit.code,
+                                                       "role": data.role, "due_on": due_on},
+                     event=event)
+        created.append(assignment)
+    return created
+
+
+def import_plan(session: Session, *, actor: Actor, text: str) -> PlanImportResult:
+    """Parse a plan document into a draft for an admin to review; nothing is saved."""
+    require_role(actor, Role.ADMIN)
+    draft = parse_plan(text)
+    warnings = list(draft.warnings)
+    if not draft.number:
+        warnings.append("Set the document number before saving: it was not found in the text.")
+    units = list(session.exec(select(Unit)).all())
+    issuer = _match_issuer(draft, units)
+    tasks = [
+        TaskCreate(code=t.code, title=t.title[:500] or t.code, text=t.text, parent_code=t.parent_code,
+                   kind=domain.TaskKind.ONGOING if t.ongoing else domain.TaskKind.ONE_OFF, due_on=t.deadline)
+        for t in draft.tasks
+    ]
+    plan = PlanCreate(
+        number=draft.number or "?", kind=draft.kind or "ke_hoach", title=draft.title or draft.number or "?",
+        issuer_unit_id=issuer.id if issuer else None, place=draft.place or "", issued_on=draft.issued_on,
+        implements=draft.implements, implements_date=draft.implements_date, period=draft.period or "",
+        vision_year=draft.vision_year, signer=draft.signer_name or "", signer_title=draft.signer_title or "",
+        recipients=draft.recipients, tasks=tasks,
+    )
+    suggestions = suggest_assignments(draft, units)
+    for task in draft.tasks:
+        if not _owner(task, {t.code: t for t in draft.tasks}) and not _has_children(task, draft):
+            warnings.append(f"Task {task.code}: no responsible unit recognised; assign it by hand.")
+    return PlanImportResult(plan=plan, suggested_assignments=suggestions, warnings=warnings,
+                            draft=draft.model_dump(mode="json"))
+
+
+def _has_children(task: TaskDraft, draft: PlanDraft) -> bool:
+    return any(t.parent_code == task.code for t in draft.tasks)
+
+
+def _owner(task: TaskDraft, by_code: dict[str, TaskDraft]) -> TaskDraft | None:
+    """The task itself or the nearest ancestor that names who is responsible."""
+    current: TaskDraft | None = task
+    while current is not None and not current.responsible:
+        current = by_code.get(current.parent_code) if current.parent_code else None
+    return current
+
+
+def _match_issuer(draft: PlanDraft, units: list[Unit]) -> Unit | None:
+    if not draft.issuer:
+        return None
+    wanted = draft.issuer.casefold()
+    matches = [u for u in units if u.name.casefold().startswith(wanted) or wanted.startswith(u.name.casefold())]
+    return matches[0] if len(matches) == 1 else None
+
+
+def suggest_assignments(draft: PlanDraft, units: list[Unit]) -> list[SuggestedAssignment]:
+    """For each leaf task, the existing units its (inherited) responsible clause names."""
+    by_code = {t.code: t for t in draft.tasks}
+    out: list[SuggestedAssignment] = []
+    for task in draft.tasks:
+        if _has_children(task, draft):
+            continue
+        owner = _owner(task, by_code)
+        taken: set[int] = set()  # a unit named twice for one task keeps its first role
+        for resp in owner.responsible if owner else []:
+            ids = sorted(u.id for u in units if u.id is not None and u.id not in taken and
+                         (u.kind in resp.unit_kinds or u.code in resp.unit_codes))
+            taken.update(ids)
+            if ids:
+                out.append(SuggestedAssignment(task_code=task.code, role=resp.role,  # type: ignore[arg-type]
+                                               responsible_text=resp.text, unit_ids=ids))
+    return out

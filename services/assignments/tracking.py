@@ -1,0 +1,160 @@
+"""Use cases for carrying out assignments: status updates and their review."""
+
+from datetime import date
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from services.assignments import audit, domain
+from services.assignments.access import ensure_acts_for, ensure_readable, ensure_supervises
+from services.assignments.auth import Actor
+from services.assignments.domain import PlanStatus, ReviewDecision, ReviewState, RuleViolation, Status
+from services.assignments.errors import Conflict, Invalid, NotFound, Stale
+from services.assignments.models import Assignment, Plan, StatusUpdate, Task, Unit
+from services.assignments.schemas import StatusUpdateCreate, UpdateReview
+from shared.events import (
+    AssignmentStatusChangedPayload,
+    AssignmentStatusChangedV1,
+    StatusUpdateReviewedV1,
+    UpdateReviewedPayload,
+)
+from shared.events.base import utcnow
+from shared.vietnamese import local_date
+
+
+def visible_assignment(session: Session, *, actor: Actor, assignment_id: int) -> Assignment:
+    """Load an assignment the actor may see; others' assignments look missing (404)."""
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise NotFound("Assignment", assignment_id)
+    ensure_readable(session, actor, assignment.unit_id, "Assignment", assignment_id)
+    return assignment
+
+
+def _context(session: Session, assignment: Assignment) -> tuple[Plan, Task, Unit]:
+    plan = session.get(Plan, assignment.plan_id)
+    task = session.get(Task, assignment.task_id)
+    unit = session.get(Unit, assignment.unit_id)
+    assert plan is not None and task is not None and unit is not None
+    return plan, task, unit
+
+
+def _check_indicators(task: Task, values: dict[str, float]) -> None:
+    known = {i["code"] for i in task.indicators}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise Invalid(f"Task {task.code} has no indicator {', '.join(unknown)}; "
+                      f"its indicators are: {', '.join(sorted(known)) or 'none'}.")
+    negative = sorted(code for code, value in values.items() if value < 0)
+    if negative:
+        raise Invalid(f"Indicator values cannot be negative: {', '.join(negative)}.")
+
+
+def _bump(session: Session, assignment: Assignment, expected_version: int, **values: object) -> None:
+    """Write new assignment state only if nobody changed it meanwhile (optimistic concurrency)."""
+    result = session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment.id, Assignment.version == expected_version)  # type: ignore[arg-type]
+        .values(version=expected_version + 1, updated_at=utcnow(), **values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Stale(f"Assignment {assignment.id} was changed by someone else: reload it and try again.")
+    session.refresh(assignment)
+
+
+def post_update(
+    session: Session, *, actor: Actor, assignment_id: int, data: StatusUpdateCreate,
+    if_match: int | None = None, today: date | None = None,
+) -> tuple[StatusUpdate, Assignment]:
+    """Record a unit's status update and emit assignment.status_changed.v1."""
+    assignment = visible_assignment(session, actor=actor, assignment_id=assignment_id)
+    ensure_acts_for(actor, assignment.unit_id, "report on its assignment")
+    if if_match is not None and if_match != assignment.version:
+        raise Stale(f"Assignment {assignment_id} is at version {assignment.version}, not {if_match}: "
+                    "reload it and try again.")
+    plan, task, unit = _context(session, assignment)
+    current = Status(assignment.status)
+    try:
+        domain.check_plan_accepts_reports(PlanStatus(plan.status))
+        domain.check_transition(current, data.status)
+        progress = domain.normalise_progress(data.status, data.progress)
+    except RuleViolation as exc:
+        raise Conflict(str(exc)) from exc
+    _check_indicators(task, data.indicator_values)
+    now = utcnow()
+    completed_on = (today or local_date(now)) if data.status == Status.COMPLETED else None
+    previous_progress = assignment.progress
+    _bump(session, assignment, assignment.version, status=data.status, progress=progress,
+          completed_on=completed_on, needs_resubmission=False)
+    links = [str(link) for link in data.evidence_links]
+    row = StatusUpdate(
+        assignment_id=assignment_id, status=data.status, progress=progress, summary=data.summary,
+        difficulties=data.difficulties, indicator_values=data.indicator_values, evidence_links=links,
+        period=data.period, previous_status=current, previous_progress=previous_progress,
+        reported_by_id=actor.official_id, correlation_id=actor.correlation_id, created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    event = AssignmentStatusChangedV1(
+        correlation_id=actor.correlation_id, occurred_at=now,
+        payload=AssignmentStatusChangedPayload(
+            assignment_id=assignment_id, update_id=row.id or 0, plan_id=plan.id or 0, plan_number=plan.number,
+            task_id=task.id or 0, task_code=task.code, task_title=task.title, unit_id=unit.id or 0,
+            unit_code=unit.code, unit_name=unit.name, old_status=current, new_status=data.status,
+            progress=progress, summary=data.summary, difficulties=data.difficulties, due_on=assignment.due_on,
+            reported_by_id=actor.official_id, reported_by_name=actor.name, reported_at=now,
+            version=assignment.version, indicator_values=data.indicator_values, evidence_links=links,
+            period=data.period,
+        ),
+    )
+    audit.record(session, actor, action="assignment.report", entity_type="assignment", entity_id=assignment_id,
+                 changes={"update_id": row.id, "status": [current, data.status],
+                          "progress": [previous_progress, progress]},
+                 event=event)
+    return row, assignment
+
+
+def review_update(session: Session, *, actor: Actor, update_id: int, data: UpdateReview) -> StatusUpdate:
+    """Accept or return a status update (supervisor over the unit, or admin).
+
+    A returned update puts the assignment back where it was before that update and marks it as
+    needing a new report from the unit.
+    """
+    row = session.get(StatusUpdate, update_id)
+    if row is None:
+        raise NotFound("Update", update_id)
+    assignment = visible_assignment(session, actor=actor, assignment_id=row.assignment_id)
+    ensure_supervises(session, actor, assignment.unit_id, "review a unit's update")
+    latest = session.exec(
+        select(StatusUpdate.id).where(StatusUpdate.assignment_id == assignment.id)
+        .order_by(StatusUpdate.id.desc())  # type: ignore[union-attr]
+    ).first()
+    try:
+        domain.check_reviewable(ReviewState(row.review_state), is_latest=latest == row.id)
+    except RuleViolation as exc:
+        raise Conflict(str(exc)) from exc
+    if data.decision is ReviewDecision.RETURNED and not data.reason.strip():
+        raise Invalid("Say why the update is returned (reason), so the unit knows what to fix.")
+    now = utcnow()
+    row.review_state = ReviewState(data.decision)
+    row.reviewed_by_id, row.reviewed_at, row.review_reason = actor.official_id, now, data.reason
+    session.add(row)
+    if data.decision is ReviewDecision.RETURNED:
+        _bump(session, assignment, assignment.version, status=row.previous_status,
+              progress=row.previous_progress, completed_on=None, needs_resubmission=True)
+    plan, task, unit = _context(session, assignment)
+    event = StatusUpdateReviewedV1(
+        correlation_id=actor.correlation_id, occurred_at=now,
+        payload=UpdateReviewedPayload(
+            update_id=update_id, assignment_id=assignment.id or 0, plan_id=plan.id or 0, plan_number=plan.number,
+            task_code=task.code, task_title=task.title, unit_id=unit.id or 0, unit_name=unit.name,
+            decision=data.decision, reason=data.reason, reviewer_id=actor.official_id, reviewer_name=actor.name,
+            assignment_status=assignment.status, assignment_progress=assignment.progress,
+            version=assignment.version, reviewed_at=now,
+        ),
+    )
+    audit.record(session, actor, action=f"update.{data.decision}", entity_type="status_update",
+                 entity_id=update_id, changes={"decision": data.decision, "reason": data.reason,
+                                               "assignment_status": assignment.status},
+                 event=event)
+    return row

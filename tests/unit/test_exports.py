@@ -1,0 +1,125 @@
+"""Review exports: CSV the committee opens in a spreadsheet, in Vietnamese and document order."""
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from services.reporting.exports import CSV_HEADER, export_csv, export_filename, get_plan, plan_rows
+from services.reporting.models import ReportAssignment, ReportingModel, ReportPlan
+from shared.db import make_engine
+
+TODAY = date(2022, 3, 28)
+PLAN = ReportPlan(id=1, number="41-KH/ĐUK", title="Kế hoạch", place="Trà Vinh")
+
+
+def assignment(id: int, code: str, unit: str = "CB-A", **kw: object) -> ReportAssignment:
+    return ReportAssignment(id=id, plan_id=1, task_id=id, task_code=code, task_title=f"Nhiệm vụ {code}",
+                            unit_id=1, unit_code=unit, unit_name=f"Chi bộ {unit}", **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Iterator[Session]:
+    engine = make_engine(f"sqlite:///{tmp_path}/reporting.db")
+    ReportingModel.metadata.create_all(engine)
+    with Session(engine) as s:
+        yield s
+    engine.dispose()
+
+
+def parse(text: str) -> list[list[str]]:
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def test_csv_starts_with_bom_and_vietnamese_header() -> None:
+    text = export_csv(PLAN, [], TODAY, 7)
+    assert text.encode("utf-8").startswith(b"\xef\xbb\xbf")
+    assert text.startswith("\ufeffSTT,Mã nhiệm vụ,Nhiệm vụ,Đơn vị,Vai trò,Thời hạn,Trạng thái,Tiến độ (%),")
+    assert parse(text) == [CSV_HEADER]
+    assert "Khó khăn, vướng mắc" in CSV_HEADER and "Tình trạng thời hạn" in CSV_HEADER
+    assert text.endswith("\r\n")
+
+
+def test_rows_follow_document_task_order(session: Session) -> None:
+    codes = ["III.1", "II.10", "I", "II.2", "II", "I.2", "IV", "II.1", "X", "IX", "II.9"]
+    for n, code in enumerate(codes, start=1):
+        session.add(assignment(n, code))
+    session.add(assignment(100, "II.2", unit="CB-0"))  # same task, another unit: by unit code
+    session.add(ReportAssignment(id=200, plan_id=2, task_id=1, task_code="I", task_title="x", unit_id=1,
+                                 unit_code="X", unit_name="X"))  # another plan: not included
+    session.commit()
+    rows = plan_rows(session, 1)
+    assert [(r.task_code, r.unit_code) for r in rows] == [
+        ("I", "CB-A"), ("I.2", "CB-A"), ("II", "CB-A"), ("II.1", "CB-A"), ("II.2", "CB-0"), ("II.2", "CB-A"),
+        ("II.9", "CB-A"), ("II.10", "CB-A"), ("III.1", "CB-A"), ("IV", "CB-A"), ("IX", "CB-A"), ("X", "CB-A"),
+    ]
+    table = parse(export_csv(PLAN, rows, TODAY, 7))
+    assert [r[0] for r in table[1:]] == [str(n) for n in range(1, 13)]  # STT numbers the rows
+    assert [r[1] for r in table[1:4]] == ["I", "I.2", "II"]
+
+
+def test_arabic_and_lettered_codes_sort_naturally(session: Session) -> None:
+    for n, code in enumerate(["2", "10", "1.b", "1", "1.a", "1.10", "1.2"], start=1):
+        session.add(assignment(n, code))
+    session.commit()
+    assert [r.task_code for r in plan_rows(session, 1)] == ["1", "1.2", "1.10", "1.a", "1.b", "2", "10"]
+
+
+def test_row_labels_are_vietnamese() -> None:
+    rows = [
+        assignment(1, "I.1", role="lead", due_on=date(2022, 3, 31), status="completed", progress=100,
+                   completed_on=date(2022, 3, 31), summary="Đã hoàn thành, đúng kế hoạch.\nCó báo cáo kèm theo.",
+                   difficulties="", reported_by="Nguyễn Văn An",
+                   reported_at=datetime(2022, 3, 31, 3, 5, tzinfo=UTC)),
+        assignment(2, "I.2", role="support", due_on=date(2022, 3, 1), status="in_progress", progress=40,
+                   difficulties="Thiếu kinh phí, thiếu người."),
+        assignment(3, "I.3", due_on=date(2022, 4, 2), status="not_started"),
+        assignment(4, "I.4", due_on=date(2022, 6, 30), status="not_started"),
+        assignment(5, "I.5", due_on=None, status="in_progress", progress=10),
+        assignment(6, "I.6", due_on=date(2022, 3, 1), status="completed", progress=100, completed_on=date(2022, 3, 2)),
+    ]
+    table = parse(export_csv(PLAN, rows, TODAY, 7))
+    col = {name: i for i, name in enumerate(table[0])}
+
+    def cell(row: int, name: str) -> str:
+        return table[row][col[name]]
+
+    assert cell(1, "Vai trò") == "Chủ trì" and cell(2, "Vai trò") == "Phối hợp"
+    assert cell(1, "Thời hạn") == "31/03/2022" and cell(5, "Thời hạn") == ""
+    assert [cell(i, "Trạng thái") for i in (1, 2, 3)] == ["Đã hoàn thành", "Đang thực hiện", "Chưa triển khai"]
+    assert [cell(i, "Tình trạng thời hạn") for i in range(1, 7)] == [
+        "Hoàn thành đúng hạn", "Quá hạn", "Sắp đến hạn", "Trong hạn", "Không có thời hạn", "Hoàn thành trễ hạn",
+    ]
+    assert cell(1, "Tiến độ (%)") == "100" and cell(2, "Tiến độ (%)") == "40"
+    # multi-line and comma-containing text survives quoting
+    assert cell(1, "Kết quả thực hiện") == "Đã hoàn thành, đúng kế hoạch.\nCó báo cáo kèm theo."
+    assert cell(2, "Khó khăn, vướng mắc") == "Thiếu kinh phí, thiếu người."
+    assert cell(1, "Người báo cáo") == "Nguyễn Văn An"
+    assert cell(1, "Cập nhật lần cuối") == "31/03/2022 10:05"  # Vietnam time
+    assert cell(3, "Cập nhật lần cuối") == ""
+    assert cell(1, "Đơn vị") == "Chi bộ CB-A" and cell(1, "Nhiệm vụ") == "Nhiệm vụ I.1"
+
+
+def test_export_filename_is_ascii() -> None:
+    name = export_filename(PLAN, TODAY, "csv")
+    assert name == "bao-cao-41-KH-DUK-2022-03-28.csv"
+    assert name.isascii()
+    for number, expected in [("12-CTr/ĐUK", "12-CTr-DUK"), ("03-NQ/CB", "03-NQ-CB"), ("22–CTr/TU", "22-CTr-TU"),
+                             ("Số 5 KH/ĐU ngày", "So-5-KH-DU-ngay")]:
+        assert export_filename(ReportPlan(id=7, number=number, title=""), TODAY, "csv") == \
+            f"bao-cao-{expected}-2022-03-28.csv"
+    odd = ReportPlan(id=7, number="Số ///", title="")
+    assert export_filename(odd, TODAY, "csv") == "bao-cao-So-2022-03-28.csv"
+    assert export_filename(ReportPlan(id=7, number="///", title=""), TODAY, "csv") == "bao-cao-7-2022-03-28.csv"
+
+
+def test_get_plan(session: Session) -> None:
+    session.add(ReportPlan(id=1, number="41-KH/ĐUK"))
+    session.commit()
+    assert get_plan(session, 1).number == "41-KH/ĐUK"  # type: ignore[union-attr]
+    assert get_plan(session, 2) is None
