@@ -1,13 +1,16 @@
 """RabbitBroker factory with the delivery guarantees plantrack relies on."""
 
 import asyncio
+import json
 import logging
 from collections.abc import Iterable
 from typing import Any
 
 from faststream import AckPolicy
 from faststream._internal.middlewares import BaseMiddleware
+from faststream.exceptions import RejectMessage
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
+from pydantic import ValidationError
 
 from shared.logging import correlation_id_var
 from shared.messaging.topology import DEAD_LETTER_EXCHANGE, dead_letter_queue
@@ -21,12 +24,18 @@ def retry_delay(delivery_count: int, *, base: float = 0.2, cap: float = 5.0) -> 
 
 
 class ConsumeContextMiddleware(BaseMiddleware):
-    """Binds the message's correlation id to the logs and slows down redelivery of failures."""
+    """Binds the message's correlation id to the logs, parks messages that can never be read
+    (bad JSON, wrong schema) in the dead-letter queue at once, and slows down redelivery of
+    other failures."""
 
     async def consume_scope(self, call_next: Any, msg: Any) -> Any:
         token = correlation_id_var.set(msg.correlation_id or "")
         try:
             return await call_next(msg)
+        except (ValidationError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            log.error("message does not match its contract; dead-lettered without retrying",
+                      extra={"message_id": msg.message_id, "error": str(exc)[:2000]})
+            raise RejectMessage() from exc
         except Exception:
             count = int((msg.headers or {}).get("x-delivery-count", 0) or 0)
             log.exception(

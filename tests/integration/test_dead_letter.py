@@ -112,7 +112,9 @@ async def test_poison_messages_are_dead_lettered_and_do_not_block_good_ones(succ
 
     parked = await amqp.take(DLQ, 2, within=15, settle=0.5)
     assert sorted(m.message_id for m in parked) == ["poison-not-json", "poison-wrong-schema"]  # type: ignore[type-var]
-    assert all(m.headers["x-first-death-reason"] == "delivery_limit" for m in parked)  # type: ignore[index]
+    # retrying cannot fix them: rejected on their first delivery, not after the delivery limit
+    assert all(m.headers["x-first-death-reason"] == "rejected" for m in parked)  # type: ignore[index]
+    assert all(m.headers["x-death"][0]["count"] == 1 for m in parked)  # type: ignore[index]
     assert {m.body for m in parked} == {b"{this is not json", json.dumps(wrong_schema).encode()}
 
     # the good event was handled once; the poison never reached the handler
