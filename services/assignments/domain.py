@@ -36,7 +36,7 @@ def check_transition(current: Status, new: Status) -> None:
     if new not in ALLOWED_TRANSITIONS[current]:
         raise RuleViolation(
             f"Status cannot change from '{current}' to '{new}'. "
-            f"Allowed next statuses: {sorted(ALLOWED_TRANSITIONS[current]) or 'none (completed is final)'}."
+            f"Allowed next statuses: {', '.join(sorted(ALLOWED_TRANSITIONS[current])) or 'none (completed is final)'}."
         )
 
 

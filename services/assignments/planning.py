@@ -3,7 +3,7 @@
 from sqlmodel import Session, select
 
 from services.assignments import audit, domain
-from services.assignments.access import require_role
+from services.assignments.access import require_role, subtree
 from services.assignments.auth import Actor
 from services.assignments.domain import PlanStatus, Role, RuleViolation
 from services.assignments.errors import Conflict, Invalid, NotFound
@@ -191,6 +191,9 @@ def import_plan(session: Session, *, actor: Actor, text: str) -> PlanImportResul
         vision_year=draft.vision_year, signer=draft.signer_name or "", signer_title=draft.signer_title or "",
         recipients=draft.recipients, tasks=tasks,
     )
+    if issuer is not None:  # "the party cells" of a plan are the issuer's own, not another committee's
+        inside = subtree(session, issuer.id or 0)
+        units = [u for u in units if u.id in inside]
     suggestions = suggest_assignments(draft, units)
     for task in draft.tasks:
         if not _owner(task, {t.code: t for t in draft.tasks}) and not _has_children(task, draft):

@@ -40,7 +40,7 @@ def open_round(session: Session, *, actor: Actor, plan_id: int, data: ReviewRoun
     except RuleViolation as exc:
         raise Conflict(str(exc)) from exc
     if data.submit_by < data.period_end:
-        raise Invalid("submit_by is on or after period_end: units report on a period that has ended.")
+        raise Invalid("submit_by must be on or after period_end: units report on a period that has ended.")
     expected = assigned_unit_ids(session, plan_id)
     if not expected:
         raise Conflict("The plan has no assignments: nobody would report.")
@@ -81,6 +81,10 @@ def submit(session: Session, *, actor: Actor, round_id: int, data: SubmissionCre
     ensure_acts_for(actor, unit_id, "submit its review report")
     if round_.status != "open":
         raise Conflict("This review round is closed.")
+    try:
+        domain.check_plan_accepts_reports(PlanStatus(get_plan(session, round_.plan_id).status))
+    except RuleViolation as exc:
+        raise Conflict(str(exc)) from exc
     unit = session.get(Unit, unit_id)
     if unit is None or unit_id not in assigned_unit_ids(session, round_.plan_id):
         raise Conflict("This unit is not expected to report in this round.")

@@ -135,6 +135,12 @@ def review_update(session: Session, *, actor: Actor, update_id: int, data: Updat
         raise Conflict(str(exc)) from exc
     if data.decision is ReviewDecision.RETURNED and not data.reason.strip():
         raise Invalid("Say why the update is returned (reason), so the unit knows what to fix.")
+    plan, task, unit = _context(session, assignment)
+    if data.decision is ReviewDecision.RETURNED:
+        try:  # the unit must be able to report again
+            domain.check_plan_accepts_reports(PlanStatus(plan.status))
+        except RuleViolation as exc:
+            raise Conflict(f"{exc} A returned update could not be resubmitted: accept it instead.") from exc
     now = utcnow()
     row.review_state = ReviewState(data.decision)
     row.reviewed_by_id, row.reviewed_at, row.review_reason = actor.official_id, now, data.reason
@@ -142,7 +148,6 @@ def review_update(session: Session, *, actor: Actor, update_id: int, data: Updat
     if data.decision is ReviewDecision.RETURNED:
         _bump(session, assignment, assignment.version, status=row.previous_status,
               progress=row.previous_progress, completed_on=None, needs_resubmission=True)
-    plan, task, unit = _context(session, assignment)
     event = StatusUpdateReviewedV1(
         correlation_id=actor.correlation_id, occurred_at=now,
         payload=UpdateReviewedPayload(

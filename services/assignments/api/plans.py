@@ -7,8 +7,9 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from services.assignments import oversight, planning, queries, review_rounds
+from services.assignments.access import require_role
 from services.assignments.api.deps import ActorDep, PageDep, StateDep
-from services.assignments.domain import PlanStatus
+from services.assignments.domain import PlanStatus, Role
 from services.assignments.errors import Invalid
 from services.assignments.models import Plan, Task
 from services.assignments.schemas import (
@@ -54,6 +55,7 @@ async def import_plan(request: Request, actor: ActorDep, state: StateDep) -> Pla
     Send the document as `text/plain`. The answer holds a `plan` body ready for `POST /plans`, the
     assignments the document's responsible clauses suggest, and warnings for what was not found.
     """
+    require_role(actor, Role.ADMIN)
     raw = await request.body()
     try:
         text = raw.decode("utf-8-sig")
