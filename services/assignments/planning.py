@@ -6,13 +6,14 @@ from services.assignments import audit, domain
 from services.assignments.access import require_role, subtree
 from services.assignments.auth import Actor
 from services.assignments.domain import PlanStatus, Role, RuleViolation
-from services.assignments.errors import Conflict, Invalid, NotFound
+from services.assignments.errors import Conflict, Invalid, NotFound, Stale
 from services.assignments.models import Assignment, Plan, Task, Unit
 from services.assignments.plan_import import PlanDraft, TaskDraft, parse_plan
 from services.assignments.schemas import (
     AssignmentCreate,
     PlanCreate,
     PlanImportResult,
+    PlanUpdate,
     SuggestedAssignment,
     TaskCreate,
 )
@@ -24,6 +25,7 @@ from shared.events import (
     PlanPayload,
     PlanPublishedV1,
     PlanStatusPayload,
+    PlanUpdatedV1,
     TaskPayload,
 )
 from shared.events.base import utcnow
@@ -49,7 +51,7 @@ def plan_payload(plan: Plan, tasks: list[Task], issuer: Unit | None) -> PlanPayl
         id=plan.id or 0, number=plan.number, kind=plan.kind, title=plan.title,
         issuer_unit_id=plan.issuer_unit_id, issuer_name=issuer.name if issuer else "",
         place=plan.place, issued_on=plan.issued_on, implements=plan.implements, status=plan.status,
-        period=plan.period, vision_year=plan.vision_year, signer=plan.signer,
+        period=plan.period, vision_year=plan.vision_year, signer=plan.signer, version=plan.version,
         tasks=[
             TaskPayload(id=t.id or 0, code=t.code, title=t.title, kind=t.kind, due_on=t.due_on,
                         parent_code=codes.get(t.parent_id))
@@ -96,6 +98,63 @@ def _add_task(session: Session, plan_id: int, item: TaskCreate, by_code: dict[st
     session.add(task)
     session.flush()
     return task
+
+
+def _editable_draft(session: Session, plan_id: int, if_match: int | None) -> Plan:
+    plan = get_plan(session, plan_id)
+    if PlanStatus(plan.status) is not PlanStatus.DRAFT:
+        raise Conflict(f"Plan {plan.number} is {plan.status}: only a draft can be edited.")
+    if if_match is not None and if_match != plan.version:
+        raise Stale(f"Plan {plan_id} is at version {plan.version}, not {if_match}: reload it and try again.")
+    return plan
+
+
+def _emit_plan_updated(session: Session, actor: Actor, plan: Plan, action: str, changes: dict) -> list[Task]:
+    plan.version += 1
+    session.add(plan)
+    session.flush()
+    tasks = plan_tasks(session, plan.id or 0)
+    issuer = session.get(Unit, plan.issuer_unit_id) if plan.issuer_unit_id is not None else None
+    audit.record(session, actor, action=action, entity_type="plan", entity_id=plan.id, changes=changes,
+                 event=PlanUpdatedV1(correlation_id=actor.correlation_id, payload=plan_payload(plan, tasks, issuer)))
+    return tasks
+
+
+def update_plan(
+    session: Session, *, actor: Actor, plan_id: int, data: PlanUpdate, if_match: int | None = None,
+) -> tuple[Plan, list[Task]]:
+    """Correct a draft plan's identity (admin); a published plan is a binding document."""
+    require_role(actor, Role.ADMIN)
+    plan = _editable_draft(session, plan_id, if_match)
+    changes = data.model_dump(exclude_unset=True)
+    if "issuer_unit_id" in changes and changes["issuer_unit_id"] is not None \
+            and session.get(Unit, changes["issuer_unit_id"]) is None:
+        raise NotFound("Issuer unit", changes["issuer_unit_id"])
+    if changes.get("number") not in (None, plan.number) and \
+            session.exec(select(Plan).where(Plan.number == changes["number"])).first() is not None:
+        raise Conflict(f"A plan numbered '{changes['number']}' already exists.")
+    for key in ("number", "title", "kind"):
+        if key in changes and changes[key] is None:
+            raise Invalid(f"{key} cannot be emptied.")
+    before = {k: getattr(plan, k) for k in changes}
+    for key, value in changes.items():
+        setattr(plan, key, value)
+    tasks = _emit_plan_updated(session, actor, plan, "plan.update", {"before": before, "after": changes})
+    return plan, tasks
+
+
+def add_task(
+    session: Session, *, actor: Actor, plan_id: int, data: TaskCreate, if_match: int | None = None,
+) -> tuple[Plan, list[Task]]:
+    """Add a task to a draft plan (admin), after its parent if it has one."""
+    require_role(actor, Role.ADMIN)
+    plan = _editable_draft(session, plan_id, if_match)
+    existing = {t.code: t for t in plan_tasks(session, plan_id)}
+    if data.code in existing:
+        raise Conflict(f"Plan {plan.number} already has a task {data.code}.")
+    _add_task(session, plan_id, data, existing)
+    tasks = _emit_plan_updated(session, actor, plan, "plan.add_task", data.model_dump(mode="json"))
+    return plan, tasks
 
 
 def change_plan_status(session: Session, *, actor: Actor, plan_id: int, new: PlanStatus) -> Plan:

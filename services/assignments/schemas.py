@@ -146,6 +146,28 @@ class PlanCreate(BaseModel):
     tasks: list[TaskCreate] = Field(default_factory=list, max_length=500)
 
 
+class PlanUpdate(BaseModel):
+    """Corrections to a draft plan's identity (admin); only the fields sent change."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"title": "Kế hoạch thực hiện Chương trình số 22-CTr/TU (bản sửa)", "signer": "Phạm Phước Trãi"}
+    ]})
+
+    number: str | None = Field(default=None, min_length=1, max_length=60)
+    kind: str | None = Field(default=None, max_length=30)
+    title: str | None = Field(default=None, min_length=1, max_length=5000)
+    issuer_unit_id: int | None = None
+    place: str | None = Field(default=None, max_length=100)
+    issued_on: date | None = None
+    implements: str | None = Field(default=None, max_length=60)
+    implements_date: date | None = None
+    period: str | None = Field(default=None, max_length=60)
+    vision_year: int | None = Field(default=None, ge=1945, le=2200)
+    signer: str | None = Field(default=None, max_length=200)
+    signer_title: str | None = Field(default=None, max_length=200)
+    recipients: list[str] | None = Field(default=None, max_length=200)
+
+
 class TaskPublic(BaseModel):
     """A task as the API shows it."""
 
@@ -179,6 +201,7 @@ class PlanPublic(BaseModel):
     status: PlanStatus
     published_at: datetime | None = None
     closed_at: datetime | None = None
+    version: int = 1
     tasks: list[TaskPublic] = []
 
 

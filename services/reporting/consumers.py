@@ -20,6 +20,7 @@ from shared.events import (
     PlanClosedV1,
     PlanCreatedV1,
     PlanPublishedV1,
+    PlanUpdatedV1,
     ReviewRoundOpenedV1,
     ReviewSubmissionSubmittedV1,
     StatusUpdateReviewedV1,
@@ -58,7 +59,12 @@ def register(broker: RabbitBroker, engine: Engine, settings: ReportingSettings) 
     @subscriber(PlanCreatedV1.TYPE)
     async def on_plan_created(event: PlanCreatedV1) -> None:
         """Record the plan and its tasks."""
-        await asyncio.to_thread(projections.apply_plan_created, engine, event)
+        await asyncio.to_thread(projections.apply_plan_snapshot, engine, event)
+
+    @subscriber(PlanUpdatedV1.TYPE)
+    async def on_plan_updated(event: PlanUpdatedV1) -> None:
+        """Record the edited draft plan and its tasks."""
+        await asyncio.to_thread(projections.apply_plan_snapshot, engine, event)
 
     @subscriber(PlanPublishedV1.TYPE)
     async def on_plan_published(event: PlanPublishedV1) -> None:

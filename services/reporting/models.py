@@ -42,6 +42,8 @@ class ReportPlan(ReportingModel, table=True):
     signer: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
     published_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"},
+                         description="Highest plan version applied; older snapshots are ignored.")
 
 
 class ReportTask(ReportingModel, table=True):

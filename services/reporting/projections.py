@@ -34,6 +34,7 @@ from shared.events import (
     PlanClosedV1,
     PlanCreatedV1,
     PlanPublishedV1,
+    PlanUpdatedV1,
     ReviewRoundOpenedV1,
     ReviewSubmissionSubmittedV1,
     StatusUpdateReviewedV1,
@@ -105,16 +106,18 @@ def apply_unit_created(engine: Engine, event: UnitCreatedV1) -> bool:
     return handle_once(engine, event, CONSUMER, lambda s: s.merge(ReportUnit(**event.payload.model_dump())))
 
 
-def apply_plan_created(engine: Engine, event: PlanCreatedV1) -> bool:
-    """Record a plan and its tasks (a status that overtook it is kept)."""
+def apply_plan_snapshot(engine: Engine, event: PlanCreatedV1 | PlanUpdatedV1) -> bool:
+    """Record a plan and its tasks as created or edited (a newer snapshot or status is kept)."""
     p = event.payload
 
     def work(session: Session) -> None:
         plan = _plan(session, p.id, p.number)
-        for name in PLAN_FIELDS:
-            setattr(plan, name, getattr(p, name))
+        if p.version >= plan.version:
+            for name in PLAN_FIELDS:
+                setattr(plan, name, getattr(p, name))
+            plan.version = p.version
         _advance(plan, p.status)
-        for t in p.tasks:
+        for t in p.tasks:  # tasks are only ever added, so any snapshot's tasks are current
             session.merge(ReportTask(plan_id=p.id, **t.model_dump()))
 
     return handle_once(engine, event, CONSUMER, work)

@@ -61,6 +61,7 @@ class PlanPayload(_Payload):
     period: str = ""
     vision_year: int | None = None
     signer: str = ""
+    version: int = Field(default=1, description="Plan version; read models keep the highest.")
     tasks: list[TaskPayload] = Field(default_factory=list)
 
 
@@ -235,6 +236,13 @@ class OfficialUpdatedV1(Event):
 
     event_type: Literal["official.updated.v1"] = "official.updated.v1"
     payload: OfficialPayload
+
+
+class PlanUpdatedV1(Event):
+    """A draft plan's identity or tasks were edited."""
+
+    event_type: Literal["plan.updated.v1"] = "plan.updated.v1"
+    payload: PlanPayload
 
 
 class PlanPublishedV1(Event):

@@ -24,6 +24,7 @@ from services.reporting.models import (
     ReportPlan,
     ReportReviewRound,
     ReportReviewSubmission,
+    ReportTask,
     ReportUnitPlan,
 )
 from services.reporting.progress import get_round, plan_progress, round_units
@@ -46,6 +47,7 @@ from shared.events import (
     PlanPayload,
     PlanPublishedV1,
     PlanStatusPayload,
+    PlanUpdatedV1,
     ReviewRoundOpenedV1,
     ReviewRoundPayload,
     ReviewSubmissionPayload,
@@ -127,6 +129,12 @@ def plan_created(status: str = "draft") -> PlanCreatedV1:
     ))
 
 
+def plan_updated(version: int, title: str) -> PlanUpdatedV1:
+    created = plan_created().payload
+    tasks = [*created.tasks, TaskPayload(id=32, code="III.2", title="Kiểm tra, giám sát")]
+    return PlanUpdatedV1(payload=created.model_copy(update={"version": version, "title": title, "tasks": tasks}))
+
+
 def plan_status(status: str, when: datetime) -> PlanPublishedV1 | PlanClosedV1:
     payload = PlanStatusPayload(plan_id=PLAN_ID, number="41-KH/ĐUK", status=status, changed_at=when)
     return PlanPublishedV1(payload=payload) if status == "published" else PlanClosedV1(payload=payload)
@@ -197,7 +205,8 @@ SAMPLES: list[Event] = [
     UnitCreatedV1(payload=UNIT_A),
     OfficialCreatedV1(payload=OfficialPayload(id=9, name="Lê Văn C", email="c@example.vn", role="unit_officer")),
     OfficialUpdatedV1(payload=OfficialPayload(id=9, name="Lê Văn C", email="c@example.vn", role="supervisor")),
-    plan_created(), plan_status("published", at(1, 2)), plan_status("closed", at(12, 2)),
+    plan_created(), plan_updated(2, "Kế hoạch (bản sửa)"), plan_status("published", at(1, 2)),
+    plan_status("closed", at(12, 2)),
     assignment_created(), status_changed(), reviewed("accepted", version=2, status="in_progress", progress=40),
     unit_plan(), inspection(), round_opened(), submission(81, UNIT_A, True),
 ]
@@ -240,6 +249,14 @@ async def test_plan_status_moves_forward_whatever_the_arrival_order(reporting: R
         "closed", "Kế hoạch thực hiện Chương trình 22-CTr/TU", "2021-2025", 2030, "Nguyễn Văn A")
     assert plan.published_at is not None and plan.closed_at is not None
     assert (plan.published_at.month, plan.closed_at.month) == (1, 12)
+
+
+async def test_plan_edits_keep_the_newest_version_whatever_the_arrival_order(reporting: Reporting) -> None:
+    async with TestRabbitBroker(reporting.broker) as br:
+        await publish(br, plan_updated(3, "Bản sửa lần 2"), plan_updated(2, "Bản sửa lần 1"), plan_created())
+    plan = reporting.get(ReportPlan, PLAN_ID)
+    assert (plan.title, plan.version, plan.period) == ("Bản sửa lần 2", 3, "2021-2025")
+    assert sorted(t.code for t in reporting.all(ReportTask)) == ["III.1", "III.2"]
 
 
 async def test_plan_published_after_created_and_idempotent(reporting: Reporting) -> None:

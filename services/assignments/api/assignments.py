@@ -6,24 +6,13 @@ from fastapi import APIRouter, Header, Query, Response, status
 from sqlmodel import select
 
 from services.assignments import queries, tracking
-from services.assignments.api.deps import ActorDep, PageDep, StateDep
+from services.assignments.api.deps import ActorDep, PageDep, StateDep, parse_if_match
 from services.assignments.domain import DueState, Status
 from services.assignments.models import StatusUpdate
 from services.assignments.schemas import AssignmentPublic, Page, StatusUpdateCreate, StatusUpdatePublic
-from shared.problems import Problem
 from shared.vietnamese import local_date
 
 router = APIRouter(prefix="/assignments", tags=["assignments"])
-
-
-def parse_if_match(value: str | None) -> int | None:
-    """The assignment version named by an If-Match header (`"3"`, `W/"3"` or `3`)."""
-    if value is None or value.strip() == "*":
-        return None
-    raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
-        raise Problem(400, f"If-Match must be an ETag of this API such as \"3\", not {value!r}.")
-    return int(raw)
 
 
 @router.get("", response_model=Page[AssignmentPublic])

@@ -76,3 +76,13 @@ def get_page(
 
 
 PageDep = Annotated[PageParams, Depends(get_page)]
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The version named by an If-Match header (`"3"`, `W/"3"` or `3`); None for none or `*`."""
+    if value is None or value.strip() == "*":
+        return None
+    raw = value.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise Problem(400, f"If-Match must be an ETag of this API such as \"3\", not {value!r}.")
+    return int(raw)

@@ -2,13 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from sqlalchemy import func
 from sqlmodel import select
 
 from services.assignments import oversight, planning, queries, review_rounds
 from services.assignments.access import require_role
-from services.assignments.api.deps import ActorDep, PageDep, StateDep
+from services.assignments.api.deps import ActorDep, PageDep, StateDep, parse_if_match
 from services.assignments.domain import PlanStatus, Role
 from services.assignments.errors import Invalid
 from services.assignments.models import Plan, Task
@@ -19,8 +19,10 @@ from services.assignments.schemas import (
     PlanCreate,
     PlanImportResult,
     PlanPublic,
+    PlanUpdate,
     ReviewRoundCreate,
     ReviewRoundPublic,
+    TaskCreate,
     TaskPublic,
     UnitCompleteness,
     UnitPlanCreate,
@@ -35,7 +37,7 @@ IMPORT_EXAMPLE = "ĐẢNG BỘ TỈNH TRÀ VINH\nĐẢNG ỦY KHỐI CÁC CƠ QU
 
 def _plan_public(plan: Plan, tasks: list[Task]) -> PlanPublic:
     return PlanPublic(
-        **plan.model_dump(exclude={"created_at", "version"}),
+        **plan.model_dump(exclude={"created_at"}),
         tasks=[TaskPublic.model_validate(t, from_attributes=True) for t in tasks],
     )
 
@@ -82,11 +84,38 @@ def list_plans(
 
 
 @router.get("/{plan_id}")
-def get_plan(plan_id: int, actor: ActorDep, state: StateDep) -> PlanPublic:
-    """One plan with its tasks."""
+def get_plan(plan_id: int, actor: ActorDep, state: StateDep, response: Response) -> PlanPublic:
+    """One plan with its tasks; its ETag is the version to send back in If-Match when editing a draft."""
     with state.uow() as session:
         plan = planning.get_plan(session, plan_id)
+        response.headers["ETag"] = f'"{plan.version}"'
         return _plan_public(plan, planning.plan_tasks(session, plan_id))
+
+
+@router.patch("/{plan_id}")
+def update_plan(
+    plan_id: int, data: PlanUpdate, actor: ActorDep, state: StateDep, response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> PlanPublic:
+    """Correct a draft plan's identity (admin); 409 once published, 412 on a stale If-Match."""
+    with state.uow() as session:
+        plan, tasks = planning.update_plan(session, actor=actor, plan_id=plan_id, data=data,
+                                           if_match=parse_if_match(if_match))
+        response.headers["ETag"] = f'"{plan.version}"'
+        return _plan_public(plan, tasks)
+
+
+@router.post("/{plan_id}/tasks", status_code=status.HTTP_201_CREATED)
+def add_task(
+    plan_id: int, data: TaskCreate, actor: ActorDep, state: StateDep, response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> PlanPublic:
+    """Add a task to a draft plan (admin); 409 once published or when the code exists."""
+    with state.uow() as session:
+        plan, tasks = planning.add_task(session, actor=actor, plan_id=plan_id, data=data,
+                                        if_match=parse_if_match(if_match))
+        response.headers["ETag"] = f'"{plan.version}"'
+        return _plan_public(plan, tasks)
 
 
 @router.post("/{plan_id}/publish")

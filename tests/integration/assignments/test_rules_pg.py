@@ -620,6 +620,10 @@ def test_every_write_route_leaves_its_audit_entries_and_events(world: World) -> 
                  json={"number": "50-KH/ĐUK", "title": "Kế hoạch", "issuer_unit_id": u["DUK"],
                        "tasks": [{"code": "1", "title": "Quán triệt", "due_on": day(20)}]})
     p = f"/plans/{plan['id']}"
+    write("admin", "PATCH", "/plans/{plan_id}", p, [("plan.update", "plan.updated.v1")],
+          json={"title": "Kế hoạch (bản sửa)"}, status=200)
+    write("admin", "POST", "/plans/{plan_id}/tasks", f"{p}/tasks", [("plan.add_task", "plan.updated.v1")],
+          json={"code": "2", "title": "Kiểm tra, giám sát"})
     a, _ = write("admin", "POST", "/plans/{plan_id}/assignments", f"{p}/assignments",
                  [("assignment.create", "assignment.created.v1")] * 2,
                  json={"task_id": plan["tasks"][0]["id"], "unit_ids": [u["A"], u["B"]]})
@@ -765,3 +769,31 @@ def test_bulk_assignment_is_all_or_nothing(world: World) -> None:
     assert [e.entity_id for e in changes.audit()] == [str(a["id"]) for a in both]
     assert [parse_event(r.body).payload.unit_id for r in changes.outbox()] == [u["A"], u["DBCS"]]  # type: ignore[attr-defined]
 
+
+
+# -- editing a draft plan ----------------------------------------------------------------------
+
+
+def test_only_a_draft_plan_is_edited_and_edits_are_versioned(world: World) -> None:
+    api = world.api
+    plan = api.ok(api.post("/plans", {"number": unique("KH"), "title": "Kế hoạch nháp",
+                                      "tasks": [{"code": "1", "title": "Quán triệt"}]}))
+    url = f"/plans/{plan['id']}"
+    etag = api.get(url).headers["ETag"]
+    assert etag == '"1"'
+    edited = api.call("PATCH", url, json={"title": "Kế hoạch (bản sửa)", "signer": "Phạm Phước Trãi"},
+                      headers={"If-Match": etag})
+    assert edited.status_code == 200 and edited.headers["ETag"] == '"2"'
+    assert edited.json()["title"] == "Kế hoạch (bản sửa)" and edited.json()["version"] == 2
+    problem(api.call("PATCH", url, json={"title": "cũ"}, headers={"If-Match": etag}), 412, "version 2")
+    problem(api.call("PATCH", url, json={"title": None}), 422, "title")
+
+    added = api.ok(api.post(f"{url}/tasks", {"code": "1.a", "title": "Chi tiết", "parent_code": "1"}))
+    assert [t["code"] for t in added["tasks"]] == ["1", "1.a"] and added["version"] == 3
+    assert added["tasks"][1]["parent_id"] == added["tasks"][0]["id"]
+    problem(api.post(f"{url}/tasks", {"code": "1", "title": "Trùng"}), 409, "already has a task 1")
+    problem(api.post(f"{url}/tasks", {"code": "3", "title": "Mồ côi", "parent_code": "9"}), 422, "parent task")
+
+    api.ok(api.post(f"{url}/publish"), 200)
+    problem(api.call("PATCH", url, json={"title": "muộn"}), 409, "only a draft")
+    problem(api.post(f"{url}/tasks", {"code": "4", "title": "muộn"}), 409, "only a draft")
