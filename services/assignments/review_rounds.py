@@ -3,9 +3,15 @@
 from sqlmodel import Session, select
 
 from services.assignments import audit, domain
-from services.assignments.access import ensure_acts_for, ensure_readable, ensure_supervises, scope_unit_ids
+from services.assignments.access import (
+    ensure_acts_for,
+    ensure_readable,
+    ensure_supervises,
+    require_role,
+    scope_unit_ids,
+)
 from services.assignments.auth import Actor
-from services.assignments.domain import PlanStatus, ReviewRoundKind, RuleViolation
+from services.assignments.domain import PlanStatus, ReviewRoundKind, Role, RuleViolation
 from services.assignments.errors import Conflict, Invalid, NotFound
 from services.assignments.models import ReviewRound, ReviewSubmission, Unit
 from services.assignments.oversight import assigned_unit_ids
@@ -31,8 +37,8 @@ KIND_TITLES = {ReviewRoundKind.PRELIMINARY: "Sơ kết", ReviewRoundKind.FINAL: 
 def open_round(session: Session, *, actor: Actor, plan_id: int, data: ReviewRoundCreate) -> ReviewRound:
     """Open a review round on a published plan (admin, or a supervisor over the issuing committee)."""
     plan = get_plan(session, plan_id)
-    if plan.issuer_unit_id is None:
-        ensure_supervises(session, actor, -1, "open a review round")  # only an admin passes
+    if plan.issuer_unit_id is None:  # no issuing committee to supervise: an admin's call
+        require_role(actor, Role.ADMIN)
     else:
         ensure_supervises(session, actor, plan.issuer_unit_id, "open a review round")
     try:

@@ -1,7 +1,7 @@
 """What the notifications service does with each event (sync, one transaction each)."""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -91,68 +91,56 @@ def _unit_officers(session: Session, unit_ids: list[int]) -> list[DirectoryOffic
     return unit_officers(unit_ids, officials)
 
 
-def queue_status_emails(engine: Engine, event: AssignmentStatusChangedV1, *, place: str) -> int:
-    """Write one outgoing email per supervising official; return how many were queued."""
+def _queue(engine: Engine, event: Event, what: str, build: Callable[[Session], list[OutgoingEmail]]) -> int:
+    """Write the emails `build` makes for `event`, with its inbox row, once; return how many."""
     queued: list[OutgoingEmail] = []
 
     def work(session: Session) -> None:
-        units = {u.id: u for u in session.exec(select(DirectoryUnit)).all()}
-        if event.payload.unit_id not in units:
-            raise DirectoryNotReady(f"unit {event.payload.unit_id} not in the directory yet")
-        officials = session.exec(select(DirectoryOfficial).where(DirectoryOfficial.role == "supervisor")).all()
-        recipients = supervisors_for(event.payload.unit_id, units, officials,
-                                     exclude_official_id=event.payload.reported_by_id)
-        for official in recipients:
-            row = _email(event, official, status_changed_email(event, official.name, place))
-            session.add(row)
-            queued.append(row)
+        queued.extend(build(session))
+        session.add_all(queued)
 
     if not handle_once(engine, event, CONSUMER, work):
         log.info("duplicate event ignored", extra={"event_id": str(event.event_id)})
         return 0
-    log.info("status change emails queued",
+    log.info(f"{what} emails queued",
              extra={"event_id": str(event.event_id), "recipients": [r.recipient for r in queued]})
     return len(queued)
+
+
+def queue_status_emails(engine: Engine, event: AssignmentStatusChangedV1, *, place: str) -> int:
+    """Write one outgoing email per supervising official; return how many were queued."""
+    p = event.payload
+
+    def build(session: Session) -> list[OutgoingEmail]:
+        units = _require_units(session, [p.unit_id])
+        officials = session.exec(select(DirectoryOfficial).where(DirectoryOfficial.role == "supervisor")).all()
+        recipients = supervisors_for(p.unit_id, units, officials, exclude_official_id=p.reported_by_id)
+        return [_email(event, o, status_changed_email(event, o.name, place)) for o in recipients]
+
+    return _queue(engine, event, "status change", build)
 
 
 def queue_returned_emails(engine: Engine, event: StatusUpdateReviewedV1, *, place: str) -> int:
     """When a supervisor returned an update, write one email per officer of the unit; return how many."""
     p = event.payload
-    queued: list[OutgoingEmail] = []
 
-    def work(session: Session) -> None:
+    def build(session: Session) -> list[OutgoingEmail]:
         if p.decision != "returned":
-            return  # an accepted update needs no email
+            return []  # an accepted update needs no email
         _require_units(session, [p.unit_id])
-        for official in _unit_officers(session, [p.unit_id]):
-            row = _email(event, official, update_returned_email(event, official.name, place))
-            session.add(row)
-            queued.append(row)
+        return [_email(event, o, update_returned_email(event, o.name, place))
+                for o in _unit_officers(session, [p.unit_id])]
 
-    if not handle_once(engine, event, CONSUMER, work):
-        log.info("duplicate event ignored", extra={"event_id": str(event.event_id)})
-        return 0
-    log.info("review emails queued", extra={"event_id": str(event.event_id), "decision": p.decision,
-                                            "recipients": [r.recipient for r in queued]})
-    return len(queued)
+    return _queue(engine, event, "review", build)
 
 
 def queue_round_emails(engine: Engine, event: ReviewRoundOpenedV1, *, place: str) -> int:
     """Write one email per officer of every unit expected to submit in the round; return how many."""
     p = event.payload
-    queued: list[OutgoingEmail] = []
 
-    def work(session: Session) -> None:
+    def build(session: Session) -> list[OutgoingEmail]:
         units = _require_units(session, p.unit_ids)
-        for official in _unit_officers(session, list(p.unit_ids)):
-            unit_name = units[official.unit_id].name  # type: ignore[index]
-            row = _email(event, official, review_round_email(event, official.name, unit_name, place))
-            session.add(row)
-            queued.append(row)
+        return [_email(event, o, review_round_email(event, o.name, units[o.unit_id].name, place))  # type: ignore[index]
+                for o in _unit_officers(session, list(p.unit_ids))]
 
-    if not handle_once(engine, event, CONSUMER, work):
-        log.info("duplicate event ignored", extra={"event_id": str(event.event_id)})
-        return 0
-    log.info("review round emails queued",
-             extra={"event_id": str(event.event_id), "recipients": [r.recipient for r in queued]})
-    return len(queued)
+    return _queue(engine, event, "review round", build)
