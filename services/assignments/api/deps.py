@@ -3,11 +3,11 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
 
 from services.assignments.auth import Actor, resolve_token
 from services.assignments.settings import AssignmentsSettings
@@ -76,6 +76,13 @@ def get_page(
 
 
 PageDep = Annotated[PageParams, Depends(get_page)]
+
+
+def page_of(session: Session, model: type[Any], where: list[Any], order_by: Any, page: PageParams) -> dict[str, Any]:
+    """One page of `model` rows matching `where`, with the total count: the shape of every list."""
+    total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+    rows = session.exec(select(model).where(*where).order_by(order_by).offset(page.offset).limit(page.limit)).all()
+    return {"data": list(rows), "count": total, "offset": page.offset, "limit": page.limit}
 
 
 def parse_if_match(value: str | None) -> int | None:

@@ -3,12 +3,11 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy import func
 from sqlmodel import select
 
 from services.assignments import directory
 from services.assignments.access import require_role, scope_unit_ids
-from services.assignments.api.deps import ActorDep, PageDep, StateDep
+from services.assignments.api.deps import ActorDep, PageDep, StateDep, page_of
 from services.assignments.auth import new_token
 from services.assignments.domain import Role, UnitKind
 from services.assignments.errors import NotFound
@@ -44,9 +43,7 @@ def list_units(
     where = [c for c in (Unit.kind == kind if kind else None,
                          Unit.parent_id == parent_id if parent_id is not None else None) if c is not None]
     with state.uow() as session:
-        total = session.scalar(select(func.count()).select_from(Unit).where(*where)) or 0
-        rows = session.exec(select(Unit).where(*where).order_by(Unit.id).offset(page.offset).limit(page.limit)).all()  # type: ignore[arg-type]
-        return {"data": rows, "count": total, "offset": page.offset, "limit": page.limit}
+        return page_of(session, Unit, where, Unit.id, page)
 
 
 @router.get("/units/{unit_id}", response_model=UnitPublic)
@@ -78,11 +75,7 @@ def list_officials(
             where.append(Official.unit_id.in_(scope))  # type: ignore[union-attr]
         if unit_id is not None:
             where.append(Official.unit_id == unit_id)
-        total = session.scalar(select(func.count()).select_from(Official).where(*where)) or 0
-        rows = session.exec(
-            select(Official).where(*where).order_by(Official.id).offset(page.offset).limit(page.limit)  # type: ignore[arg-type]
-        ).all()
-        return {"data": rows, "count": total, "offset": page.offset, "limit": page.limit}
+        return page_of(session, Official, where, Official.id, page)
 
 
 @router.get("/officials/{official_id}", response_model=OfficialPublic)

@@ -3,12 +3,10 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy import func
-from sqlmodel import select
 
 from services.assignments import oversight, review_rounds, tracking
 from services.assignments.access import require_role
-from services.assignments.api.deps import ActorDep, PageDep, StateDep
+from services.assignments.api.deps import ActorDep, PageDep, StateDep, page_of
 from services.assignments.domain import Role
 from services.assignments.models import AuditEntry
 from services.assignments.planning import get_plan
@@ -92,9 +90,6 @@ def audit_trail(
         AuditEntry.correlation_id == correlation_id if correlation_id else None,
     ) if c is not None]
     with state.uow() as session:
-        total = session.scalar(select(func.count()).select_from(AuditEntry).where(*where)) or 0
-        rows = session.exec(select(AuditEntry).where(*where).order_by(AuditEntry.id.desc())  # type: ignore[union-attr]
-                            .offset(page.offset).limit(page.limit)).all()
-        return {"data": rows, "count": total, "offset": page.offset, "limit": page.limit}
+        return page_of(session, AuditEntry, where, AuditEntry.id.desc(), page)  # type: ignore[union-attr]
 
 

@@ -3,12 +3,10 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
-from sqlalchemy import func
-from sqlmodel import select
 
 from services.assignments import oversight, planning, queries, review_rounds
 from services.assignments.access import require_role
-from services.assignments.api.deps import ActorDep, PageDep, StateDep, parse_if_match
+from services.assignments.api.deps import ActorDep, PageDep, StateDep, page_of, parse_if_match
 from services.assignments.domain import PlanStatus, Role
 from services.assignments.errors import Invalid
 from services.assignments.models import Plan, Task
@@ -77,10 +75,8 @@ def list_plans(
     """List plans (without their tasks), optionally by status."""
     where = [Plan.status == status_] if status_ else []
     with state.uow() as session:
-        total = session.scalar(select(func.count()).select_from(Plan).where(*where)) or 0
-        rows = session.exec(select(Plan).where(*where).order_by(Plan.id).offset(page.offset).limit(page.limit)).all()  # type: ignore[arg-type]
-        return {"data": [_plan_public(p, []) for p in rows], "count": total,
-                "offset": page.offset, "limit": page.limit}
+        listing = page_of(session, Plan, where, Plan.id, page)
+        return listing | {"data": [_plan_public(p, []) for p in listing["data"]]}
 
 
 @router.get("/{plan_id}")
