@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from services.assignments.auth import Actor
 from services.assignments.domain import Role, UnitKind
-from services.assignments.errors import Forbidden, NotFound
+from services.assignments.errors import Forbidden, Invalid, NotFound
 from services.assignments.models import Unit
 
 
@@ -78,6 +78,17 @@ def ensure_acts_for(actor: Actor, unit_id: int, action: str) -> None:
     """403 unless the actor is an officer of `unit_id`."""
     if actor.role != Role.UNIT_OFFICER or actor.unit_id != unit_id:
         raise Forbidden(f"Only an officer of the unit itself can {action}.")
+
+
+def acting_unit(session: Session, actor: Actor, unit_id: int | None, action: str) -> int:
+    """The unit a unit's own act is for (the caller's unit unless named), checked: out of scope is
+    404, anyone but that unit's officer 403."""
+    unit_id = unit_id if unit_id is not None else actor.unit_id
+    if unit_id is None:
+        raise Invalid("Name the unit (unit_id).")
+    ensure_readable(session, actor, unit_id, "Unit", unit_id)
+    ensure_acts_for(actor, unit_id, action)
+    return unit_id
 
 
 def ensure_supervises(session: Session, actor: Actor, unit_id: int, action: str) -> None:

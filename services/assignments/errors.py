@@ -1,5 +1,9 @@
 """The problems the assignments use cases raise (rendered as RFC 9457 problem+json)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from services.assignments.domain import RuleViolation
 from shared.problems import Problem
 
 
@@ -36,3 +40,12 @@ class Stale(Problem):
 
     def __init__(self, detail: str) -> None:
         super().__init__(412, detail)
+
+
+@contextmanager
+def rules_checked(suffix: str = "") -> Iterator[None]:
+    """Report a broken domain rule inside the block as 409, its message (plus `suffix`) as detail."""
+    try:
+        yield
+    except RuleViolation as exc:
+        raise Conflict(f"{exc} {suffix}".strip()) from exc

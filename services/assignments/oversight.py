@@ -3,10 +3,10 @@
 from sqlmodel import Session, select
 
 from services.assignments import audit, domain
-from services.assignments.access import ensure_acts_for, ensure_readable, ensure_supervises, scope_unit_ids
+from services.assignments.access import acting_unit, ensure_readable, ensure_supervises, scope_unit_ids
 from services.assignments.auth import Actor
-from services.assignments.domain import PlanStatus, Role, RuleViolation, UnitKind
-from services.assignments.errors import Conflict, Forbidden, Invalid, NotFound
+from services.assignments.domain import PlanStatus, Role, UnitKind
+from services.assignments.errors import Conflict, Forbidden, Invalid, NotFound, rules_checked
 from services.assignments.models import Assignment, Inspection, Plan, Unit, UnitPlan
 from services.assignments.planning import get_plan
 from services.assignments.schemas import InspectionCreate, UnitPlanCreate
@@ -31,15 +31,9 @@ def _require_assigned(session: Session, plan: Plan, unit_id: int) -> Unit:
 def register_unit_plan(session: Session, *, actor: Actor, plan_id: int, data: UnitPlanCreate) -> UnitPlan:
     """A unit registers the document that turns the plan into its own plan (unit officer)."""
     plan = get_plan(session, plan_id)
-    unit_id = data.unit_id if data.unit_id is not None else actor.unit_id
-    if unit_id is None:
-        raise Invalid("Name the unit (unit_id).")
-    ensure_readable(session, actor, unit_id, "Unit", unit_id)
-    ensure_acts_for(actor, unit_id, "register its own plan")
-    try:
+    unit_id = acting_unit(session, actor, data.unit_id, "register its own plan")
+    with rules_checked():
         domain.check_plan_accepts_reports(PlanStatus(plan.status))
-    except RuleViolation as exc:
-        raise Conflict(str(exc)) from exc
     unit = _require_assigned(session, plan, unit_id)
     duplicate = session.exec(select(UnitPlan).where(
         UnitPlan.plan_id == plan_id, UnitPlan.unit_id == unit_id, UnitPlan.number == data.number)).first()

@@ -5,8 +5,8 @@ from sqlmodel import Session, select
 from services.assignments import audit, domain
 from services.assignments.access import require_role, subtree
 from services.assignments.auth import Actor
-from services.assignments.domain import PlanStatus, Role, RuleViolation
-from services.assignments.errors import Conflict, Invalid, NotFound, Stale
+from services.assignments.domain import PlanStatus, Role
+from services.assignments.errors import Conflict, Invalid, NotFound, Stale, rules_checked
 from services.assignments.models import Assignment, Plan, Task, Unit
 from services.assignments.plan_import import PlanDraft, TaskDraft, parse_plan
 from services.assignments.schemas import (
@@ -163,10 +163,8 @@ def change_plan_status(session: Session, *, actor: Actor, plan_id: int, new: Pla
     plan = get_plan(session, plan_id)
     tasks = plan_tasks(session, plan_id)
     current = PlanStatus(plan.status)
-    try:
+    with rules_checked():
         domain.check_plan_transition(current, new, task_count=len(tasks))
-    except RuleViolation as exc:
-        raise Conflict(str(exc)) from exc
     now = utcnow()
     plan.status = new
     plan.version += 1
@@ -187,10 +185,8 @@ def assign(session: Session, *, actor: Actor, plan_id: int, data: AssignmentCrea
     """Assign one task of a plan to each of the given units (admin); all or nothing."""
     require_role(actor, Role.ADMIN)
     plan = get_plan(session, plan_id)
-    try:
+    with rules_checked():
         domain.check_plan_accepts_assignments(PlanStatus(plan.status))
-    except RuleViolation as exc:
-        raise Conflict(str(exc)) from exc
     task = session.get(Task, data.task_id)
     if task is None or task.plan_id != plan_id:
         raise NotFound("Task", f"{data.task_id} of plan {plan_id}")

@@ -4,15 +4,14 @@ from sqlmodel import Session, select
 
 from services.assignments import audit, domain
 from services.assignments.access import (
-    ensure_acts_for,
-    ensure_readable,
+    acting_unit,
     ensure_supervises,
     require_role,
     scope_unit_ids,
 )
 from services.assignments.auth import Actor
-from services.assignments.domain import PlanStatus, ReviewRoundKind, Role, RuleViolation
-from services.assignments.errors import Conflict, Invalid, NotFound
+from services.assignments.domain import PlanStatus, ReviewRoundKind, Role
+from services.assignments.errors import Conflict, Invalid, NotFound, rules_checked
 from services.assignments.models import ReviewRound, ReviewSubmission, Unit
 from services.assignments.oversight import assigned_unit_ids
 from services.assignments.planning import get_plan
@@ -41,10 +40,8 @@ def open_round(session: Session, *, actor: Actor, plan_id: int, data: ReviewRoun
         require_role(actor, Role.ADMIN)
     else:
         ensure_supervises(session, actor, plan.issuer_unit_id, "open a review round")
-    try:
+    with rules_checked():
         domain.check_plan_accepts_reports(PlanStatus(plan.status))
-    except RuleViolation as exc:
-        raise Conflict(str(exc)) from exc
     if data.submit_by < data.period_end:
         raise Invalid("submit_by must be on or after period_end: units report on a period that has ended.")
     expected = assigned_unit_ids(session, plan_id)
@@ -80,17 +77,11 @@ def submission_view(row: ReviewSubmission, round_: ReviewRound) -> SubmissionPub
 def submit(session: Session, *, actor: Actor, round_id: int, data: SubmissionCreate) -> SubmissionPublic:
     """A unit submits its review report, once per round (unit officer)."""
     round_ = get_round(session, round_id)
-    unit_id = data.unit_id if data.unit_id is not None else actor.unit_id
-    if unit_id is None:
-        raise Invalid("Name the unit (unit_id).")
-    ensure_readable(session, actor, unit_id, "Unit", unit_id)
-    ensure_acts_for(actor, unit_id, "submit its review report")
+    unit_id = acting_unit(session, actor, data.unit_id, "submit its review report")
     if round_.status != "open":
         raise Conflict("This review round is closed.")
-    try:
+    with rules_checked():
         domain.check_plan_accepts_reports(PlanStatus(get_plan(session, round_.plan_id).status))
-    except RuleViolation as exc:
-        raise Conflict(str(exc)) from exc
     unit = session.get(Unit, unit_id)
     if unit is None or unit_id not in assigned_unit_ids(session, round_.plan_id):
         raise Conflict("This unit is not expected to report in this round.")
@@ -140,7 +131,6 @@ def round_view(session: Session, *, actor: Actor, round_: ReviewRound) -> Review
 def list_submissions(session: Session, *, actor: Actor, round_id: int) -> list[SubmissionPublic]:
     """Submissions of a round within the actor's scope."""
     round_ = get_round(session, round_id)
-    get_plan(session, round_.plan_id)
     query = select(ReviewSubmission).where(ReviewSubmission.round_id == round_id).order_by(ReviewSubmission.id)  # type: ignore[arg-type]
     scope = scope_unit_ids(session, actor)
     if scope is not None:

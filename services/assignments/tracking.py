@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 from services.assignments import audit, domain
 from services.assignments.access import ensure_acts_for, ensure_readable, ensure_supervises
 from services.assignments.auth import Actor
-from services.assignments.domain import PlanStatus, ReviewDecision, ReviewState, RuleViolation, Status
-from services.assignments.errors import Conflict, Invalid, NotFound, Stale
+from services.assignments.domain import PlanStatus, ReviewDecision, ReviewState, Status
+from services.assignments.errors import Invalid, NotFound, Stale, rules_checked
 from services.assignments.models import Assignment, Plan, StatusUpdate, Task, Unit
 from services.assignments.schemas import StatusUpdateCreate, UpdateReview
 from shared.events import (
@@ -74,12 +74,10 @@ def post_update(
                     "reload it and try again.")
     plan, task, unit = _context(session, assignment)
     current = Status(assignment.status)
-    try:
+    with rules_checked():
         domain.check_plan_accepts_reports(PlanStatus(plan.status))
         domain.check_transition(current, data.status)
         progress = domain.normalise_progress(data.status, data.progress)
-    except RuleViolation as exc:
-        raise Conflict(str(exc)) from exc
     _check_indicators(task, data.indicator_values)
     now = utcnow()
     completed_on = (today or local_date(now)) if data.status == Status.COMPLETED else None
@@ -129,18 +127,15 @@ def review_update(session: Session, *, actor: Actor, update_id: int, data: Updat
         select(StatusUpdate.id).where(StatusUpdate.assignment_id == assignment.id)
         .order_by(StatusUpdate.id.desc())  # type: ignore[union-attr]
     ).first()
-    try:
+    with rules_checked():
         domain.check_reviewable(ReviewState(row.review_state), is_latest=latest == row.id)
-    except RuleViolation as exc:
-        raise Conflict(str(exc)) from exc
     if data.decision is ReviewDecision.RETURNED and not data.reason.strip():
         raise Invalid("Say why the update is returned (reason), so the unit knows what to fix.")
     plan, task, unit = _context(session, assignment)
     if data.decision is ReviewDecision.RETURNED:
-        try:  # the unit must be able to report again
+        # the unit must be able to report again
+        with rules_checked("A returned update could not be resubmitted: accept it instead."):
             domain.check_plan_accepts_reports(PlanStatus(plan.status))
-        except RuleViolation as exc:
-            raise Conflict(f"{exc} A returned update could not be resubmitted: accept it instead.") from exc
     now = utcnow()
     row.review_state = ReviewState(data.decision)
     row.reviewed_by_id, row.reviewed_at, row.review_reason = actor.official_id, now, data.reason

@@ -9,7 +9,6 @@ from services.assignments.access import require_role
 from services.assignments.api.deps import ActorDep, PageDep, StateDep, page_of
 from services.assignments.domain import Role
 from services.assignments.models import AuditEntry
-from services.assignments.planning import get_plan
 from services.assignments.schemas import (
     AuditPublic,
     InspectionCreate,
@@ -56,7 +55,6 @@ def get_review(round_id: int, actor: ActorDep, state: StateDep) -> ReviewRoundPu
     """A review round with each expected unit's submission state (within the caller's scope)."""
     with state.uow() as session:
         round_ = review_rounds.get_round(session, round_id)
-        get_plan(session, round_.plan_id)
         return review_rounds.round_view(session, actor=actor, round_=round_)
 
 
