@@ -31,10 +31,10 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-def add_event(session: Session, event: Event) -> OutboxMessage:
-    """Stage `event` in the caller's transaction; it is published only if that commits."""
+def outbox_row(event: Event) -> OutboxMessage:
+    """The outbox row that carries `event`, due now."""
     now = utcnow()
-    row = OutboxMessage(
+    return OutboxMessage(
         event_id=event.event_id,
         event_type=event.event_type,
         correlation_id=event.correlation_id,
@@ -42,6 +42,11 @@ def add_event(session: Session, event: Event) -> OutboxMessage:
         created_at=now,
         available_at=now,
     )
+
+
+def add_event(session: Session, event: Event) -> OutboxMessage:
+    """Stage `event` in the caller's transaction; it is published only if that commits."""
+    row = outbox_row(event)
     session.add(row)
     return row
 

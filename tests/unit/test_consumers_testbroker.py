@@ -27,7 +27,6 @@ from shared.events import (
     AssignmentCreatedV1,
     AssignmentStatusChangedPayload,
     AssignmentStatusChangedV1,
-    Event,
     OfficialCreatedV1,
     OfficialPayload,
     PlanCreatedV1,
@@ -40,7 +39,7 @@ from shared.events import (
 from shared.messaging.broker import make_broker
 from shared.messaging.inbox import ProcessedEvent
 from shared.messaging.publisher import outbox_publisher
-from shared.messaging.topology import EVENTS_EXCHANGE
+from tests.support.events import publish
 from tests.unit.conftest import World
 
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"  # never connected: TestRabbitBroker patches the broker
@@ -78,15 +77,6 @@ def reporting(tmp_path: Path) -> Iterator[Service]:
     reporting_consumers.register(service.broker, engine, ReportingSettings())
     yield service
     engine.dispose()
-
-
-async def publish(broker: RabbitBroker, event: Event) -> None:
-    """As the outbox relay does: JSON body on the events exchange, routing key = event type."""
-    await broker.publish(
-        event.model_dump_json().encode(), exchange=EVENTS_EXCHANGE, routing_key=event.event_type,
-        content_type="application/json", message_id=str(event.event_id),
-        correlation_id=event.correlation_id or str(event.event_id), persist=True,
-    )
 
 
 BLOC = UnitPayload(id=1, code="DUK", name="Đảng ủy Khối các cơ quan", kind="bloc_committee")

@@ -19,7 +19,6 @@ from services.notifications.recipients import unit_officers
 from services.notifications.settings import NotificationsSettings
 from shared.db import make_engine, migrate
 from shared.events import (
-    Event,
     OfficialCreatedV1,
     OfficialPayload,
     OfficialUpdatedV1,
@@ -33,7 +32,7 @@ from shared.events import (
 )
 from shared.messaging.broker import make_broker
 from shared.messaging.inbox import ProcessedEvent
-from shared.messaging.topology import EVENTS_EXCHANGE
+from tests.support.events import publish
 
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"  # never connected: TestRabbitBroker patches the broker
 
@@ -66,16 +65,6 @@ def notifications(tmp_path: Path) -> Iterator[Notifications]:
                        lambda: service.wakes.append(1))
     yield service
     engine.dispose()
-
-
-async def publish(broker: RabbitBroker, *events: Event) -> None:
-    """As the outbox relay does: JSON body on the events exchange, routing key = event type."""
-    for event in events:
-        await broker.publish(
-            event.model_dump_json().encode(), exchange=EVENTS_EXCHANGE, routing_key=event.event_type,
-            content_type="application/json", message_id=str(event.event_id),
-            correlation_id=event.correlation_id or str(event.event_id), persist=True,
-        )
 
 
 # Đảng ủy Khối (1) -> Ban Tuyên giáo (2), Chi bộ Sở Tài chính (3), Chi bộ Sở Y tế (4), Chi bộ Sở Giáo dục (5)

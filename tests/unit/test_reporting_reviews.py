@@ -63,7 +63,7 @@ from shared.events import (
 )
 from shared.messaging.broker import make_broker
 from shared.messaging.inbox import ProcessedEvent
-from shared.messaging.topology import EVENTS_EXCHANGE
+from tests.support.events import publish
 
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"  # never connected: TestRabbitBroker patches the broker
 TODAY = date(2024, 7, 10)
@@ -97,16 +97,6 @@ def reporting(tmp_path: Path) -> Iterator[Reporting]:
     queues = consumers.register(broker, engine, ReportingSettings())
     yield Reporting(broker, engine, url, queues)
     engine.dispose()
-
-
-async def publish(broker: RabbitBroker, *events: Event) -> None:
-    """As the outbox relay does: JSON body on the events exchange, routing key = event type."""
-    for event in events:
-        await broker.publish(
-            event.model_dump_json().encode(), exchange=EVENTS_EXCHANGE, routing_key=event.event_type,
-            content_type="application/json", message_id=str(event.event_id),
-            correlation_id=event.correlation_id or str(event.event_id), persist=True,
-        )
 
 
 # -- events of plan 3 (41-KH/ĐUK): three party cells, one task each ---------------------------
