@@ -70,7 +70,8 @@ def main() -> None:
                     t2 = time.perf_counter()
                     while True:
                         rows = list(csv.DictReader(io.StringIO(
-                            c.get(f"{reporting.url}/plans/{flow.plan_id}/export.csv").content.decode("utf-8-sig"))))
+                            c.get(f"{reporting.url}/plans/{flow.plan_id}/export.csv",
+                                  headers=headers).content.decode("utf-8-sig"))))
                         if rows and rows[0]["Tiến độ (%)"] == str(progress):
                             break
                         time.sleep(0.005)

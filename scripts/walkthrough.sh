@@ -5,7 +5,7 @@ set -euo pipefail
 A=${A:-http://localhost:8001}
 R=${R:-http://localhost:8003}
 SEED=${SEED:-services/assignments/demo/ke-hoach-41-KH-DUK.txt}
-ADMIN="Authorization: Bearer ${PLANTRACK_ADMIN_TOKEN:-change-me-admin-token}"
+ADMIN="Authorization: Bearer ${PLANTRACK_ADMIN_TOKEN:?set PLANTRACK_ADMIN_TOKEN to the admin token}"
 J="Content-Type: application/json"
 post() { curl -sf -X POST "$A$1" -H "$ADMIN" -H "$J" -d "${2:-}"; }
 as() { local token=$1; shift; curl -sf -H "Authorization: Bearer $token" -H "$J" "$@"; }
@@ -58,4 +58,4 @@ as "$SUP_TOKEN" $A/plans/$PLAN_ID/completeness | jq -c '.[] | {unit_code, assign
 
 # 8. The committee's export
 sleep 1
-curl -sf "$R/plans/$PLAN_ID/export.csv" | head -5
+curl -sf "$R/plans/$PLAN_ID/export.csv" -H "$ADMIN" | head -5   # the same token on every service

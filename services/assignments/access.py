@@ -10,14 +10,14 @@
 What is outside a caller's scope is reported as missing (404), never shown.
 """
 
-from collections import defaultdict
-
 from sqlmodel import Session, select
 
 from services.assignments.auth import Actor
-from services.assignments.domain import Role, UnitKind
+from services.assignments.domain import Role
 from services.assignments.errors import Forbidden, Invalid, NotFound
 from services.assignments.models import Unit
+from shared.identity.scope import Tree, visible_units
+from shared.identity.scope import subtree as tree_below
 
 
 def require_role(actor: Actor, *roles: Role) -> None:
@@ -26,40 +26,21 @@ def require_role(actor: Actor, *roles: Role) -> None:
         raise Forbidden(f"This action needs one of the roles: {', '.join(roles)}.")
 
 
+def _tree(session: Session) -> Tree:
+    rows = session.exec(select(Unit.id, Unit.parent_id, Unit.kind)).all()
+    return {unit_id: (parent_id, kind) for unit_id, parent_id, kind in rows if unit_id is not None}
+
+
 def subtree(session: Session, root_id: int) -> frozenset[int]:
     """`root_id` and every unit below it."""
-    children: dict[int | None, list[int]] = defaultdict(list)
-    for unit_id, parent_id in session.exec(select(Unit.id, Unit.parent_id)).all():
-        children[parent_id].append(unit_id)  # type: ignore[arg-type]
-    found, stack = {root_id}, [root_id]
-    while stack:
-        for child in children[stack.pop()]:
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return frozenset(found)
-
-
-def scope_root(session: Session, actor: Actor) -> int | None:
-    """The unit whose subtree a supervisor or observer oversees (None: no unit)."""
-    if actor.unit_id is None:
-        return None
-    unit = session.get(Unit, actor.unit_id)
-    if unit is None:
-        return None
-    if unit.kind == UnitKind.ADVISORY_BOARD and unit.parent_id is not None:
-        return unit.parent_id
-    return unit.id
+    return tree_below(_tree(session), root_id)
 
 
 def scope_unit_ids(session: Session, actor: Actor) -> frozenset[int] | None:
-    """Units whose data the actor may read; None means all."""
+    """Units whose data the actor may read; None means all (the rule every service applies)."""
     if actor.role == Role.ADMIN:
         return None
-    if actor.role == Role.UNIT_OFFICER:
-        return frozenset({actor.unit_id}) if actor.unit_id is not None else frozenset()
-    root = scope_root(session, actor)
-    return subtree(session, root) if root is not None else frozenset()
+    return visible_units(actor.role, actor.unit_id, _tree(session))
 
 
 def can_read_unit(session: Session, actor: Actor, unit_id: int) -> bool:

@@ -1,15 +1,17 @@
 """API tokens: issued once, stored as SHA-256, resolved to the acting official."""
 
-import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
 from services.assignments.domain import Role
 from services.assignments.models import ApiToken, Official
 from shared.events.base import utcnow
+from shared.identity.auth import hash_token
+
+__all__ = ["Actor", "hash_token", "new_token", "resolve_token", "store_token"]
 
 TOKEN_PREFIX = "pt_"
 LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -32,37 +34,40 @@ class Actor:
         return cls(official.id, official.name, Role(official.role), official.unit_id, correlation_id)
 
 
-def hash_token(token: str) -> str:
-    """The stored form of a token."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def new_token() -> str:
     """A fresh random bearer token."""
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def store_token(session: Session, *, official_id: int, token: str, name: str = "") -> ApiToken:
+def store_token(
+    session: Session, *, official_id: int, token: str, name: str = "", expires_at: datetime | None = None,
+    bootstrap: bool = False,
+) -> ApiToken:
     """Record the hash of `token` for an official."""
-    row = ApiToken(official_id=official_id, name=name, token_hash=hash_token(token), prefix=token[:8])
+    row = ApiToken(official_id=official_id, name=name, token_hash=hash_token(token), prefix=token[:8],
+                   expires_at=expires_at, bootstrap=bootstrap)
     session.add(row)
     session.flush()
     return row
 
 
 def resolve_token(session: Session, token: str) -> Official | None:
-    """The active official a bearer token belongs to, or None."""
+    """The active official a bearer token belongs to, or None (unknown, revoked or expired)."""
     row = session.exec(
         select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
     ).first()
-    if row is None:
+    now = utcnow()
+    if row is None or (row.expires_at is not None and _utc(row.expires_at) <= now):
         return None
     official = session.get(Official, row.official_id)
     if official is None or not official.active:
         return None
-    now = utcnow()
     last = row.last_used_at
-    if last is None or now - (last if last.tzinfo else last.replace(tzinfo=UTC)) > LAST_USED_GRANULARITY:
+    if last is None or now - _utc(last) > LAST_USED_GRANULARITY:
         row.last_used_at = now  # at most once a minute: reads should not all become writes
         session.add(row)
     return official
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite gives naive UTC

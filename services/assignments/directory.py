@@ -1,5 +1,7 @@
 """Use cases for the directory: units, officials and their API tokens."""
 
+from datetime import datetime
+
 from sqlmodel import Session, select
 
 from services.assignments import audit
@@ -9,7 +11,16 @@ from services.assignments.domain import Role
 from services.assignments.errors import Conflict, Invalid, NotFound
 from services.assignments.models import ApiToken, Official, Unit
 from services.assignments.schemas import OfficialCreate, OfficialUpdate, UnitCreate
-from shared.events import OfficialCreatedV1, OfficialPayload, OfficialUpdatedV1, UnitCreatedV1, UnitPayload
+from shared.events import (
+    ApiTokenIssuedV1,
+    ApiTokenPayload,
+    ApiTokenRevokedV1,
+    OfficialCreatedV1,
+    OfficialPayload,
+    OfficialUpdatedV1,
+    UnitCreatedV1,
+    UnitPayload,
+)
 from shared.events.base import utcnow
 
 
@@ -78,9 +89,10 @@ def update_official(session: Session, *, actor: Actor, official_id: int, data: O
                                              changes.get("role", Role.ADMIN) != Role.ADMIN):
         raise Conflict("An admin cannot deactivate or demote themself.")
     before = {k: getattr(official, k) for k in changes}
+    # checked before the row changes: a lookup would autoflush an unknown unit id into a foreign-key error
+    _check_unit_for_role(session, Role(changes.get("role", official.role)), changes.get("unit_id", official.unit_id))
     for key, value in changes.items():
         setattr(official, key, value)
-    _check_unit_for_role(session, Role(official.role), official.unit_id)
     session.add(official)
     session.flush()
     audit.record(session, actor, action="official.update", entity_type="official", entity_id=official_id,
@@ -89,8 +101,16 @@ def update_official(session: Session, *, actor: Actor, official_id: int, data: O
     return official
 
 
-def issue_token(session: Session, *, actor: Actor | None, official_id: int, token: str, name: str) -> ApiToken:
-    """Store a new token for an official (admin, or the CLI with actor None)."""
+def token_payload(row: ApiToken) -> ApiTokenPayload:
+    """Event payload for a token: its hash and validity, never the token."""
+    return ApiTokenPayload.model_validate(row, from_attributes=True)
+
+
+def issue_token(
+    session: Session, *, actor: Actor | None, official_id: int, token: str, name: str,
+    expires_at: datetime | None = None, bootstrap: bool = False,
+) -> ApiToken:
+    """Store a new token for an official (admin, or the CLI and start-up with actor None)."""
     if actor is not None:
         require_role(actor, Role.ADMIN)
     official = session.get(Official, official_id)
@@ -98,10 +118,23 @@ def issue_token(session: Session, *, actor: Actor | None, official_id: int, toke
         raise NotFound("Official", official_id)
     if not official.active:
         raise Conflict(f"Official {official_id} is inactive; activate them before issuing a token.")
-    row = store_token(session, official_id=official_id, token=token, name=name)
+    if expires_at is not None and expires_at <= utcnow():
+        raise Invalid("expires_at must be in the future.")
+    row = store_token(session, official_id=official_id, token=token, name=name, expires_at=expires_at,
+                      bootstrap=bootstrap)
     audit.record(session, actor, action="token.create", entity_type="api_token", entity_id=row.id,
-                 changes={"official_id": official_id, "name": name, "prefix": row.prefix})
+                 changes={"official_id": official_id, "name": name, "prefix": row.prefix, "expires_at": expires_at},
+                 event=ApiTokenIssuedV1(correlation_id=_cid(actor), payload=token_payload(row)))
     return row
+
+
+def _revoke(session: Session, actor: Actor | None, row: ApiToken) -> None:
+    row.revoked_at = utcnow()
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, action="token.revoke", entity_type="api_token", entity_id=row.id,
+                 changes={"official_id": row.official_id, "bootstrap": row.bootstrap},
+                 event=ApiTokenRevokedV1(correlation_id=_cid(actor), payload=token_payload(row)))
 
 
 def revoke_token(session: Session, *, actor: Actor, official_id: int, token_id: int) -> ApiToken:
@@ -111,19 +144,25 @@ def revoke_token(session: Session, *, actor: Actor, official_id: int, token_id: 
     if row is None or row.official_id != official_id:
         raise NotFound("Token", token_id)
     if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        session.add(row)
-        audit.record(session, actor, action="token.revoke", entity_type="api_token", entity_id=token_id,
-                     changes={"official_id": official_id})
+        _revoke(session, actor, row)
     return row
 
 
 def ensure_bootstrap_admin(session: Session, token: str) -> None:
-    """Install the environment's admin token on first start."""
-    if not token:
+    """Make the environment's admin token the one bootstrap token: a changed token replaces the old
+    one and an unset variable revokes it, so no stale bootstrap token stays valid."""
+    wanted = hash_token(token) if token else None
+    current = session.exec(
+        select(ApiToken).where(ApiToken.bootstrap, ApiToken.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
+    ).all()
+    for row in current:
+        if row.token_hash != wanted:
+            _revoke(session, None, row)
+    if wanted is None or any(row.token_hash == wanted for row in current):
         return
-    if session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first():
-        return
+    existing = session.exec(select(ApiToken).where(ApiToken.token_hash == wanted)).first()
+    if existing is not None:
+        return  # the variable names a token issued otherwise (or revoked): it is not made a bootstrap token
     admin = session.exec(
         select(Official).where(Official.role == Role.ADMIN, Official.active).order_by(Official.id)  # type: ignore[arg-type]
     ).first()
@@ -134,4 +173,4 @@ def ensure_bootstrap_admin(session: Session, token: str) -> None:
                                 title="Quản trị", role=Role.ADMIN),
         )
     assert admin.id is not None
-    issue_token(session, actor=None, official_id=admin.id, token=token, name="bootstrap")
+    issue_token(session, actor=None, official_id=admin.id, token=token, name="bootstrap", bootstrap=True)

@@ -59,6 +59,9 @@ class ApiToken(AssignmentsModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     last_used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    bootstrap: bool = Field(default=False, sa_column_kwargs={"server_default": "false"},
+                            description="Installed from PLANTRACK_ADMIN_TOKEN; replaced when that changes.")
 
 
 class Plan(AssignmentsModel, table=True):

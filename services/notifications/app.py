@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import FastAPI, Query
+from fastapi import Depends, FastAPI, Query
 from faststream_fastapi import FastStreamAPI
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.notifications import consumers
 from services.notifications.mailer import SmtpSender
@@ -17,6 +17,7 @@ from services.notifications.models import OutgoingEmail
 from services.notifications.settings import NotificationsSettings
 from shared.db import make_engine, migrate, ping
 from shared.http import health_router, install_common
+from shared.identity.auth import Principal, bearer_auth
 from shared.logging import setup_logging
 from shared.messaging.broker import declare_dead_letter_queues, make_broker
 from shared.messaging.relay import DueRowWorker
@@ -32,7 +33,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastStreamAPI:
     url = settings.db_url()
     engine = make_engine(url)
     broker = make_broker(settings.amqp_url, prefetch=settings.prefetch,
-                         graceful_timeout=settings.graceful_timeout)
+                         graceful_timeout=settings.graceful_timeout, producer_user=settings.events_producer_user)
     sender = SmtpSender(settings)
     worker: DueRowWorker[OutgoingEmail] = DueRowWorker(
         engine, OutgoingEmail, sender.send, name="mail sender", batch_size=20,
@@ -73,13 +74,18 @@ def create_app(settings: NotificationsSettings | None = None) -> FastStreamAPI:
 
     http.include_router(health_router({"database": database_ok, "broker": broker_ok}))
 
+    caller = Annotated[Principal, Depends(bearer_auth(engine))]
+
     @http.get("/emails", tags=["emails"])
     def list_emails(
+        principal: caller,
         status: Annotated[str | None, Query(pattern="^(pending|sent|failed)$")] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> list[dict]:
-        """Recent outgoing emails and their delivery state (operators' view)."""
+        """Recent outgoing emails to officials in the caller's scope, and their delivery state."""
         query = select(OutgoingEmail).order_by(OutgoingEmail.id.desc()).limit(limit)  # type: ignore[union-attr]
+        if principal.scope is not None:
+            query = query.where(col(OutgoingEmail.recipient_unit_id).in_(principal.scope))
         if status == "sent":
             query = query.where(OutgoingEmail.sent_at.is_not(None))  # type: ignore[union-attr]
         elif status == "failed":
@@ -88,9 +94,11 @@ def create_app(settings: NotificationsSettings | None = None) -> FastStreamAPI:
             query = query.where(OutgoingEmail.sent_at.is_(None), OutgoingEmail.failed_at.is_(None))  # type: ignore[union-attr]
         with Session(engine) as session:
             return [
-                row.model_dump(include={"id", "event_id", "recipient", "subject", "correlation_id",
+                row.model_dump(include={"id", "event_id", "recipient", "recipient_unit_id", "subject", "correlation_id",
                                         "created_at", "sent_at", "failed_at", "attempts", "last_error"})
                 for row in session.exec(query).all()
             ]
 
-    return FastStreamAPI(broker, application=http, asyncapi_path="/asyncapi")
+    # no asyncapi_path: its page loads scripts from a CDN and its "try it out" route would let anyone
+    # publish through this service's broker connection; the document is docs/asyncapi.json
+    return FastStreamAPI(broker, application=http)

@@ -9,6 +9,8 @@ from sqlalchemy import Engine
 from services.notifications import handlers
 from services.notifications.settings import NotificationsSettings
 from shared.events import (
+    ApiTokenIssuedV1,
+    ApiTokenRevokedV1,
     AssignmentStatusChangedV1,
     OfficialCreatedV1,
     OfficialUpdatedV1,
@@ -64,5 +66,15 @@ def register(
         """Queue emails asking the officers of every expected unit for their review report."""
         if await asyncio.to_thread(handlers.queue_round_emails, engine, event, place=settings.place):
             wake_sender()
+
+    @subscriber(ApiTokenIssuedV1.TYPE)
+    async def on_token_issued(event: ApiTokenIssuedV1) -> None:
+        """Learn a token, so its holder can call this service."""
+        await asyncio.to_thread(handlers.record_token, engine, event)
+
+    @subscriber(ApiTokenRevokedV1.TYPE)
+    async def on_token_revoked(event: ApiTokenRevokedV1) -> None:
+        """Stop accepting a revoked token."""
+        await asyncio.to_thread(handlers.record_token, engine, event)
 
     return queues

@@ -16,6 +16,8 @@ from services.notifications.templates import (
     update_returned_email,
 )
 from shared.events import (
+    ApiTokenIssuedV1,
+    ApiTokenRevokedV1,
     AssignmentStatusChangedV1,
     Event,
     OfficialCreatedV1,
@@ -24,6 +26,7 @@ from shared.events import (
     StatusUpdateReviewedV1,
     UnitCreatedV1,
 )
+from shared.identity import projection as identity
 from shared.messaging.inbox import handle_once
 
 CONSUMER = "notifications"
@@ -39,9 +42,18 @@ def _merge(session: Session, row: DirectoryUnit | DirectoryOfficial) -> None:
 
 
 def record_unit(engine: Engine, event: UnitCreatedV1) -> bool:
-    """Add the unit to the directory."""
-    return handle_once(engine, event, CONSUMER,
-                       lambda s: _merge(s, DirectoryUnit(**event.payload.model_dump())))
+    """Add the unit to the directory and to the identity tree."""
+
+    def work(session: Session) -> None:
+        _merge(session, DirectoryUnit(**event.payload.model_dump()))
+        identity.apply_unit(session, event)
+
+    return handle_once(engine, event, CONSUMER, work)
+
+
+def record_token(engine: Engine, event: ApiTokenIssuedV1 | ApiTokenRevokedV1) -> bool:
+    """Learn an API token's hash, or its revocation, to authenticate callers."""
+    return handle_once(engine, event, CONSUMER, lambda s: identity.apply_token(s, event))
 
 
 def _utc(moment: datetime) -> datetime:
@@ -51,6 +63,7 @@ def _utc(moment: datetime) -> datetime:
 def _set_official(session: Session, event: OfficialCreatedV1 | OfficialUpdatedV1) -> None:
     """Write the official as the event says, unless a later event already did (each event type has
     its own queue, so an update may overtake the creation)."""
+    identity.apply_official(session, event)
     row = session.get(DirectoryOfficial, event.payload.id, with_for_update=True)
     if row is not None and row.as_of is not None and _utc(row.as_of) > _utc(event.occurred_at):
         log.info("older official event ignored", extra={"event_id": str(event.event_id)})
@@ -72,7 +85,8 @@ def _email(event: Event, official: DirectoryOfficial, mail: Rendered) -> Outgoin
     """The outgoing email row of `event` for `official` (its Message-ID is stable across retries)."""
     return OutgoingEmail(
         event_id=event.event_id, event_type=event.event_type, recipient=official.email,
-        recipient_name=official.name, subject=mail.subject, body=mail.body,
+        recipient_name=official.name, recipient_official_id=official.id, recipient_unit_id=official.unit_id,
+        subject=mail.subject, body=mail.body,
         message_id=f"<{event.event_id}.{official.id}@plantrack>", correlation_id=event.correlation_id,
     )
 

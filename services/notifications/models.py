@@ -55,6 +55,9 @@ class OutgoingEmail(NotificationsModel, table=True):
     event_type: str = Field(max_length=120)
     recipient: str = Field(max_length=320)
     recipient_name: str = Field(default="", max_length=200)
+    recipient_official_id: int | None = Field(default=None, description="The official it was written for.")
+    recipient_unit_id: int | None = Field(default=None, index=True,
+                                          description="That official's unit: who may read this row.")
     subject: str = Field(max_length=500)
     body: str = Field(sa_column=Column(Text, nullable=False))
     message_id: str = Field(max_length=200, description="RFC 5322 Message-ID; stable across retries.")

@@ -5,8 +5,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import Response
 from faststream_fastapi import FastStreamAPI
 from sqlmodel import Session
@@ -15,9 +16,11 @@ from services.reporting import consumers, exports, progress
 from services.reporting.settings import ReportingSettings
 from shared.db import make_engine, migrate, ping
 from shared.http import health_router, install_common
+from shared.identity.auth import Principal, bearer_auth
 from shared.logging import setup_logging
 from shared.messaging.broker import declare_dead_letter_queues, make_broker
 from shared.problems import Problem, install_problem_handlers
+from shared.validation import DbId
 from shared.vietnamese import local_date
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,7 +37,8 @@ def create_app(settings: ReportingSettings | None = None) -> FastStreamAPI:
     settings = settings or ReportingSettings()
     url = settings.db_url()
     engine = make_engine(url)
-    broker = make_broker(settings.amqp_url, prefetch=settings.prefetch, graceful_timeout=settings.graceful_timeout)
+    broker = make_broker(settings.amqp_url, prefetch=settings.prefetch, graceful_timeout=settings.graceful_timeout,
+                         producer_user=settings.events_producer_user)
     queues = consumers.register(broker, engine, settings)
 
     @asynccontextmanager
@@ -64,36 +68,45 @@ def create_app(settings: ReportingSettings | None = None) -> FastStreamAPI:
 
     http.include_router(health_router({"database": database_ok, "broker": broker_ok}))
 
+    caller = Annotated[Principal, Depends(bearer_auth(engine))]
+
     @http.get("/plans/{plan_id}/export.csv", tags=["exports"], response_class=Response,
               responses={200: {"content": {"text/csv": {}}}})
-    def export_plan_csv(plan_id: int) -> Response:
-        """The plan's assignments and their latest reported status, as CSV for the committee."""
+    def export_plan_csv(plan_id: DbId, principal: caller) -> Response:
+        """The plan's assignments in the caller's scope and their latest reported status, as CSV."""
         today = local_date()
         with Session(engine) as session:
             plan = exports.get_plan(session, plan_id)
             if plan is None:
                 raise Problem(404, f"Plan {plan_id} is not known to the reporting service (yet).")
-            body = exports.export_csv(plan, exports.plan_rows(session, plan_id), today, settings.due_soon_days)
+            rows = [r for r in exports.plan_rows(session, plan_id) if principal.can_read(r.unit_id)]
+            body = exports.export_csv(plan, rows, today, settings.due_soon_days)
         return _csv_response(body, exports.export_filename(plan, today, "csv"))
 
     @http.get("/plans/{plan_id}/progress", tags=["progress"])
-    def plan_progress(plan_id: int) -> progress.PlanProgress:
-        """Where the plan stands: assignments by status and due state, each unit, each review round."""
+    def plan_progress(plan_id: DbId, principal: caller) -> progress.PlanProgress:
+        """Where the plan stands in the caller's scope: assignments by status and due state, each unit,
+        each review round."""
         with Session(engine) as session:
-            result = progress.plan_progress(session, plan_id, local_date(), settings.due_soon_days)
+            result = progress.plan_progress(session, plan_id, local_date(), settings.due_soon_days,
+                                            scope=principal.scope)
         if result is None:
             raise Problem(404, f"Plan {plan_id} is not known to the reporting service (yet).")
         return result
 
     @http.get("/plans/{plan_id}/reviews/{round_id}/export.csv", tags=["exports"], response_class=Response,
               responses={200: {"content": {"text/csv": {}}}})
-    def export_review_csv(plan_id: int, round_id: int) -> Response:
-        """Each expected unit's review report in the round: submitted on time, late, or not yet, as CSV."""
+    def export_review_csv(plan_id: DbId, round_id: DbId, principal: caller) -> Response:
+        """Each expected unit's review report in the round (those in the caller's scope): submitted on
+        time, late, or not yet, as CSV."""
         with Session(engine) as session:
             round_ = progress.get_round(session, plan_id, round_id)
             if round_ is None:
                 raise Problem(404, f"Review round {round_id} of plan {plan_id} is not known to the reporting service.")
-            body = exports.review_csv(progress.round_units(session, round_))
+            units = [u for u in progress.round_units(session, round_) if principal.can_read(u.unit_id)]
+            body = exports.review_csv(units)
         return _csv_response(body, exports.review_filename(round_, local_date()))
 
-    return FastStreamAPI(broker, application=http, asyncapi_path="/asyncapi")
+    # no asyncapi_path: its page loads scripts from a CDN and its "try it out" route would let anyone
+    # publish through this service's broker connection; the document is docs/asyncapi.json
+    return FastStreamAPI(broker, application=http)

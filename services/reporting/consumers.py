@@ -12,6 +12,8 @@ from sqlalchemy import Engine
 from services.reporting import projections
 from services.reporting.settings import ReportingSettings
 from shared.events import (
+    ApiTokenIssuedV1,
+    ApiTokenRevokedV1,
     AssignmentCreatedV1,
     AssignmentStatusChangedV1,
     InspectionRecordedV1,
@@ -48,13 +50,23 @@ def register(broker: RabbitBroker, engine: Engine, settings: ReportingSettings) 
 
     @subscriber(OfficialCreatedV1.TYPE)
     async def on_official_created(event: OfficialCreatedV1) -> None:
-        """Nothing to record: officials are not part of the reports."""
-        await asyncio.to_thread(projections.apply_ignored, engine, event)
+        """Record who may call this service, in which role and unit."""
+        await asyncio.to_thread(projections.apply_official, engine, event)
 
     @subscriber(OfficialUpdatedV1.TYPE)
     async def on_official_updated(event: OfficialUpdatedV1) -> None:
-        """Nothing to record: officials are not part of the reports."""
-        await asyncio.to_thread(projections.apply_ignored, engine, event)
+        """Apply the official's new role, unit or active flag."""
+        await asyncio.to_thread(projections.apply_official, engine, event)
+
+    @subscriber(ApiTokenIssuedV1.TYPE)
+    async def on_token_issued(event: ApiTokenIssuedV1) -> None:
+        """Learn a token, so its holder can call this service."""
+        await asyncio.to_thread(projections.apply_token, engine, event)
+
+    @subscriber(ApiTokenRevokedV1.TYPE)
+    async def on_token_revoked(event: ApiTokenRevokedV1) -> None:
+        """Stop accepting a revoked token."""
+        await asyncio.to_thread(projections.apply_token, engine, event)
 
     @subscriber(PlanCreatedV1.TYPE)
     async def on_plan_created(event: PlanCreatedV1) -> None:

@@ -150,31 +150,44 @@ def _round_progress(round_: ReportReviewRound, units: list[RoundUnit]) -> RoundP
     )
 
 
-def plan_progress(session: Session, plan_id: int, today: date, soon_days: int = 7) -> PlanProgress | None:
-    """The plan's progress on `today`, or None when the plan is not known."""
+def in_scope(unit_id: int, scope: frozenset[int] | None) -> bool:
+    """True when `scope` (None: everything) holds the unit."""
+    return scope is None or unit_id in scope
+
+
+def plan_progress(
+    session: Session, plan_id: int, today: date, soon_days: int = 7, scope: frozenset[int] | None = None,
+) -> PlanProgress | None:
+    """The plan's progress on `today` over the units in `scope` (None: all), or None when the plan
+    is not known."""
     plan = session.get(ReportPlan, plan_id)
     if plan is None:
         return None
-    assignments = session.exec(select(ReportAssignment).where(ReportAssignment.plan_id == plan_id)).all()
-    unit_plans = session.exec(select(ReportUnitPlan).where(ReportUnitPlan.plan_id == plan_id)
-                              .order_by(col(ReportUnitPlan.issued_on), col(ReportUnitPlan.id))).all()
-    inspections = session.exec(select(ReportInspection).where(ReportInspection.plan_id == plan_id)).all()
+    assignments = [a for a in session.exec(select(ReportAssignment).where(ReportAssignment.plan_id == plan_id)).all()
+                   if in_scope(a.unit_id, scope)]
+    unit_plans = [p for p in session.exec(select(ReportUnitPlan).where(ReportUnitPlan.plan_id == plan_id)
+                                          .order_by(col(ReportUnitPlan.issued_on), col(ReportUnitPlan.id))).all()
+                  if in_scope(p.unit_id, scope)]
+    inspections = [i for i in session.exec(select(ReportInspection).where(ReportInspection.plan_id == plan_id)).all()
+                   if in_scope(i.unit_id, scope)]
     rounds = session.exec(select(ReportReviewRound).where(ReportReviewRound.plan_id == plan_id)
                           .order_by(col(ReportReviewRound.submit_by), col(ReportReviewRound.id))).all()
 
     # unit labels: the unit directory first, then the labels events carried
     names: dict[int, str] = {}
     codes: dict[int, str] = {}
-    for labelled in (*assignments, *unit_plans):
+    labelled_rows: list[ReportAssignment | ReportUnitPlan] = [*assignments, *unit_plans]
+    for labelled in labelled_rows:
         names.setdefault(labelled.unit_id, labelled.unit_name)
         codes.setdefault(labelled.unit_id, labelled.unit_code)
     for i in inspections:
         names.setdefault(i.unit_id, i.unit_name)
-    unit_ids = set(names) | {u for r in rounds for u in r.unit_ids}
+    unit_ids = set(names) | {u for r in rounds for u in r.unit_ids if in_scope(u, scope)}
     for unit in session.exec(select(ReportUnit).where(col(ReportUnit.id).in_(unit_ids))).all():
         names[unit.id], codes[unit.id] = unit.name, unit.code
 
-    round_progress = [_round_progress(r, round_units(session, r, names)) for r in rounds]
+    round_progress = [_round_progress(r, [u for u in round_units(session, r, names) if in_scope(u.unit_id, scope)])
+                      for r in rounds]
     for r in round_progress:
         for u in r.units:
             names.setdefault(u.unit_id, u.unit_name)

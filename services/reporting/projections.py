@@ -27,10 +27,13 @@ from services.reporting.models import (
     ReportUnitPlan,
 )
 from shared.events import (
+    ApiTokenIssuedV1,
+    ApiTokenRevokedV1,
     AssignmentCreatedV1,
     AssignmentStatusChangedV1,
-    Event,
     InspectionRecordedV1,
+    OfficialCreatedV1,
+    OfficialUpdatedV1,
     PlanClosedV1,
     PlanCreatedV1,
     PlanPublishedV1,
@@ -41,6 +44,7 @@ from shared.events import (
     UnitCreatedV1,
     UnitPlanRegisteredV1,
 )
+from shared.identity import projection as identity
 from shared.messaging.inbox import handle_once
 from shared.vietnamese import local_date
 
@@ -96,14 +100,24 @@ def _assignment(session: Session, assignment_id: int, **identity: Any) -> Report
     return row
 
 
-def apply_ignored(engine: Engine, event: Event) -> bool:
-    """Consume an event the read model does not need (every event type must have a queue)."""
-    return handle_once(engine, event, CONSUMER, lambda s: None)
-
-
 def apply_unit_created(engine: Engine, event: UnitCreatedV1) -> bool:
-    """Record a unit."""
-    return handle_once(engine, event, CONSUMER, lambda s: s.merge(ReportUnit(**event.payload.model_dump())))
+    """Record the unit, in the read model and in the identity tree."""
+
+    def work(session: Session) -> None:
+        session.merge(ReportUnit(**event.payload.model_dump()))
+        identity.apply_unit(session, event)
+
+    return handle_once(engine, event, CONSUMER, work)
+
+
+def apply_official(engine: Engine, event: OfficialCreatedV1 | OfficialUpdatedV1) -> bool:
+    """Record the official's role, unit and active flag, to authenticate and scope callers."""
+    return handle_once(engine, event, CONSUMER, lambda s: identity.apply_official(s, event))
+
+
+def apply_token(engine: Engine, event: ApiTokenIssuedV1 | ApiTokenRevokedV1) -> bool:
+    """Record an API token's hash, or its revocation."""
+    return handle_once(engine, event, CONSUMER, lambda s: identity.apply_token(s, event))
 
 
 def apply_plan_snapshot(engine: Engine, event: PlanCreatedV1 | PlanUpdatedV1) -> bool:

@@ -1,6 +1,9 @@
 """Versioned event contracts shared by the plantrack services."""
 
 from shared.events.assignments import (
+    ApiTokenIssuedV1,
+    ApiTokenPayload,
+    ApiTokenRevokedV1,
     AssignmentCreatedPayload,
     AssignmentCreatedV1,
     AssignmentStatusChangedPayload,
@@ -32,6 +35,9 @@ from shared.events.base import Event, utcnow
 from shared.events.registry import EVENT_TYPES, parse_event
 
 __all__ = [
+    "ApiTokenIssuedV1",
+    "ApiTokenPayload",
+    "ApiTokenRevokedV1",
     "AssignmentCreatedPayload",
     "AssignmentCreatedV1",
     "AssignmentStatusChangedPayload",

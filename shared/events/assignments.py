@@ -34,6 +34,18 @@ class OfficialPayload(_Payload):
     active: bool = True
 
 
+class ApiTokenPayload(_Payload):
+    """An official's API token as the other services need it to authenticate callers: only its
+    SHA-256 travels, never the token itself."""
+
+    id: int
+    official_id: int
+    token_hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the bearer token, hex.",
+                            examples=["9f86d081884c7d659a2feaea0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0"])
+    expires_at: datetime | None = Field(default=None, description="No longer valid from this moment.")
+    revoked_at: datetime | None = Field(default=None, description="Set once revoked; revocation is final.")
+
+
 class TaskPayload(_Payload):
     """A numbered task of a plan."""
 
@@ -292,3 +304,17 @@ class ReviewSubmissionSubmittedV1(Event):
 
     event_type: Literal["review_submission.submitted.v1"] = "review_submission.submitted.v1"
     payload: ReviewSubmissionPayload
+
+
+class ApiTokenIssuedV1(Event):
+    """An API token was issued to an official."""
+
+    event_type: Literal["api_token.issued.v1"] = "api_token.issued.v1"
+    payload: ApiTokenPayload
+
+
+class ApiTokenRevokedV1(Event):
+    """An API token was revoked (by an admin, or replaced as the bootstrap token)."""
+
+    event_type: Literal["api_token.revoked.v1"] = "api_token.revoked.v1"
+    payload: ApiTokenPayload

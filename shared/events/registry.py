@@ -4,6 +4,8 @@ import json
 from typing import Any
 
 from shared.events.assignments import (
+    ApiTokenIssuedV1,
+    ApiTokenRevokedV1,
     AssignmentCreatedV1,
     AssignmentStatusChangedV1,
     InspectionRecordedV1,
@@ -38,6 +40,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         InspectionRecordedV1,
         ReviewRoundOpenedV1,
         ReviewSubmissionSubmittedV1,
+        ApiTokenIssuedV1,
+        ApiTokenRevokedV1,
     )
 }
 

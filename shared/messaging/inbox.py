@@ -23,7 +23,7 @@ class ProcessedEvent(SQLModel, table=True):
     processed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-def handle_once(engine: Engine, event: Event, consumer: str, work: Callable[[Session], None]) -> bool:
+def handle_once(engine: Engine, event: Event, consumer: str, work: Callable[[Session], object]) -> bool:
     """Run `work` and record the event in one transaction, unless it was already processed.
 
     Returns False for a duplicate. The inbox row is flushed before the work, so a concurrent

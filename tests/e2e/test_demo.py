@@ -47,7 +47,8 @@ def test_demo_loads_seed_plan_once_and_reaches_the_export(stack: Stack) -> None:
     deadline = time.monotonic() + 20
     rows: list[dict[str, str]] = []
     while time.monotonic() < deadline:
-        r = httpx.get(f"{stack.reporting.url}/plans/{first.plan_id}/export.csv", timeout=5)
+        r = httpx.get(f"{stack.reporting.url}/plans/{first.plan_id}/export.csv", timeout=5,
+                      headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         if r.status_code == 200:
             rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
             if len(rows) == assignments["count"]:

@@ -17,7 +17,8 @@ def _wait_for_export(stack: Stack, plan_id: int, expect: str, timeout: float = 2
     deadline = time.monotonic() + timeout
     rows: list[dict[str, str]] = []
     while time.monotonic() < deadline:
-        r = httpx.get(f"{stack.reporting.url}/plans/{plan_id}/export.csv", timeout=5)
+        r = httpx.get(f"{stack.reporting.url}/plans/{plan_id}/export.csv", timeout=5,
+                      headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         if r.status_code == 200:
             rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
             if rows and rows[0]["Trạng thái"] == expect:
@@ -43,6 +44,15 @@ def test_status_update_reaches_email_and_export(stack: Stack) -> None:
     assert rows[0]["Đơn vị"] == "Chi bộ Sở Tài chính"
     assert rows[0]["Tiến độ (%)"] == "40"
     assert rows[0]["Người báo cáo"] == "Trần Văn Bình"
+
+    # the officer's assignments token works on reporting and notifications too (learnt from events),
+    # scoped to the officer's unit; without a token both answer 401
+    officer = {"Authorization": f"Bearer {flow.officer_token}"}
+    mine = httpx.get(f"{stack.reporting.url}/plans/{flow.plan_id}/export.csv", headers=officer, timeout=5)
+    assert mine.status_code == 200 and "Chi bộ Sở Tài chính" in mine.content.decode("utf-8-sig")
+    assert httpx.get(f"{stack.notifications.url}/emails", headers=officer, timeout=5).json() == []  # to supervisors
+    assert httpx.get(f"{stack.reporting.url}/plans/{flow.plan_id}/export.csv", timeout=5).status_code == 401
+    assert httpx.get(f"{stack.notifications.url}/emails", timeout=5).status_code == 401
 
     # the request id is on the log lines of the other services too
     time.sleep(0.5)

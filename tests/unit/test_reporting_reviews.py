@@ -32,6 +32,9 @@ from services.reporting.settings import ReportingSettings
 from shared.db import make_engine, migrate
 from shared.events import (
     EVENT_TYPES,
+    ApiTokenIssuedV1,
+    ApiTokenPayload,
+    ApiTokenRevokedV1,
     AssignmentCreatedPayload,
     AssignmentCreatedV1,
     AssignmentStatusChangedPayload,
@@ -61,6 +64,8 @@ from shared.events import (
     UpdateReviewedPayload,
     parse_event,
 )
+from shared.identity.auth import hash_token
+from shared.identity.models import IdentityOfficial
 from shared.messaging.broker import make_broker
 from shared.messaging.inbox import ProcessedEvent
 from tests.support.events import publish
@@ -199,6 +204,9 @@ SAMPLES: list[Event] = [
     plan_status("closed", at(12, 2)),
     assignment_created(), status_changed(), reviewed("accepted", version=2, status="in_progress", progress=40),
     unit_plan(), inspection(), round_opened(), submission(81, UNIT_A, True),
+    ApiTokenIssuedV1(payload=ApiTokenPayload(id=3, official_id=9, token_hash=hash_token("pt_c"))),
+    ApiTokenRevokedV1(payload=ApiTokenPayload(id=3, official_id=9, token_hash=hash_token("pt_c"),
+                                              revoked_at=at(2, 1))),
 ]
 
 
@@ -219,10 +227,11 @@ async def test_reporting_consumes_one_event_of_every_type(reporting: Reporting) 
     assert sorted(p.event_type for p in reporting.all(ProcessedEvent)) == sorted(EVENT_TYPES)
 
 
-async def test_official_events_only_reach_the_inbox(reporting: Reporting) -> None:
+async def test_official_events_only_reach_the_identity_tables(reporting: Reporting) -> None:
     async with TestRabbitBroker(reporting.broker) as br:
         await publish(br, SAMPLES[2], SAMPLES[2])
     assert reporting.inbox(SAMPLES[2]) == 1
+    assert [(o.id, o.role) for o in reporting.all(IdentityOfficial)] == [(9, "supervisor")]
     assert reporting.all(ReportPlan) == [] and reporting.all(ReportAssignment) == []
 
 
@@ -427,11 +436,18 @@ async def test_an_unexpected_submitter_is_listed_but_not_expected(reporting: Rep
         (21, "#21", True, "missing"), (23, "Chi bộ Sở Giáo dục", False, "on_time")]
 
 
+ADMIN = OfficialPayload(id=1, name="Quản trị", email="admin@example.vn", role="admin")
+ADMIN_TOKEN = "pt_reporting-admin"
+
+
 async def test_progress_route_and_review_export(reporting: Reporting) -> None:
     async with TestRabbitBroker(reporting.broker) as br:
         await load_plan(br)
+        await publish(br, OfficialCreatedV1(payload=ADMIN), ApiTokenIssuedV1(payload=ApiTokenPayload(
+            id=1, official_id=ADMIN.id, token_hash=hash_token(ADMIN_TOKEN))))
     # the HTTP app on the same database; its lifespan (RabbitMQ) is not started
-    client = TestClient(reporting_app.create_app(ReportingSettings(database_url=reporting.url)))
+    client = TestClient(reporting_app.create_app(ReportingSettings(database_url=reporting.url)),
+                        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     response = client.get(f"/plans/{PLAN_ID}/progress")
     assert response.status_code == 200, response.text
     body = response.json()

@@ -1,19 +1,23 @@
 """Dependencies of the assignments routes: state, unit of work, the acting official."""
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from services.assignments.auth import Actor, resolve_token
 from services.assignments.settings import AssignmentsSettings
 from shared.db import session_scope
+from shared.identity.auth import bearer_scheme, unauthorized
 from shared.messaging.relay import DueRowWorker
 from shared.problems import Problem
+from shared.validation import Limit, Offset
 
 
 @dataclass
@@ -41,17 +45,18 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_actor(request: Request, state: StateDep) -> Actor:
+def get_actor(
+    request: Request, state: StateDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Actor:
     """Resolve the bearer token to the acting official (401 otherwise)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Problem(401, "Send an API token: 'Authorization: Bearer <token>'.",
-                      title="Unauthorized")
+    token = credentials.credentials.strip() if credentials else ""
+    if not token:
+        raise unauthorized("Send an API token: 'Authorization: Bearer <token>'.")
     with session_scope(state.engine) as session:
-        official = resolve_token(session, token.strip())
+        official = resolve_token(session, token)
         if official is None:
-            raise Problem(401, "The API token is unknown or revoked.", title="Unauthorized")
+            raise unauthorized("The API token is unknown, expired or revoked.")
         return Actor.of(official, getattr(request.state, "request_id", ""))
 
 
@@ -66,11 +71,7 @@ class PageParams:
     limit: int
 
 
-def get_page(
-    state: StateDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-) -> PageParams:
+def get_page(state: StateDep, offset: Offset = 0, limit: Limit = 50) -> PageParams:
     """Read offset/limit; the limit is capped by the service's page_size_max."""
     return PageParams(offset, min(limit, state.settings.page_size_max))
 
@@ -85,11 +86,23 @@ def page_of(session: Session, model: type[Any], where: list[Any], order_by: Any,
     return {"data": list(rows), "count": total, "offset": page.offset, "limit": page.limit}
 
 
+_ETAG_RE = re.compile(r'(?:W/)?"?([0-9]+)"?', re.ASCII)  # quotes optional, as this API always took them
+VERSION_DIGITS_MAX = 10  # versions are database integers
+
+
 def parse_if_match(value: str | None) -> int | None:
-    """The version named by an If-Match header (`"3"`, `W/"3"` or `3`); None for none or `*`."""
+    """The version named by an If-Match header (`"3"`, `W/"3"` or `3`); None for none or `*`.
+
+    400 unless it is one such ETag of ASCII digits; 412 for more digits than any version has.
+    """
     if value is None or value.strip() == "*":
         return None
-    raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
-        raise Problem(400, f"If-Match must be an ETag of this API such as \"3\", not {value!r}.")
-    return int(raw)
+    match = _ETAG_RE.fullmatch(value.strip())
+    if match is None:
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise Problem(400, f"If-Match must be an ETag of this API such as \"3\", not {shown!r}.")
+    digits = match.group(1)
+    if len(digits) > VERSION_DIGITS_MAX:
+        raise Problem(412, "If-Match names a version this resource never had: reload it and try again.",
+                      title="Precondition Failed")
+    return int(digits)

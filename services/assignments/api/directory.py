@@ -1,8 +1,7 @@
 """Routes for units, officials and their API tokens."""
 
-from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 from sqlmodel import select
 
 from services.assignments import directory
@@ -23,6 +22,7 @@ from services.assignments.schemas import (
     UnitCreate,
     UnitPublic,
 )
+from shared.validation import DbId, QueryId
 
 router = APIRouter(tags=["directory"])
 
@@ -37,7 +37,7 @@ def create_unit(data: UnitCreate, actor: ActorDep, state: StateDep) -> Unit:
 @router.get("/units", response_model=Page[UnitPublic])
 def list_units(
     actor: ActorDep, state: StateDep, page: PageDep,
-    kind: UnitKind | None = None, parent_id: int | None = None,
+    kind: UnitKind | None = None, parent_id: QueryId = None,
 ) -> dict:
     """List units (the organisation tree is visible to every official)."""
     where = [c for c in (Unit.kind == kind if kind else None,
@@ -47,7 +47,7 @@ def list_units(
 
 
 @router.get("/units/{unit_id}", response_model=UnitPublic)
-def get_unit(unit_id: int, actor: ActorDep, state: StateDep) -> Unit:
+def get_unit(unit_id: DbId, actor: ActorDep, state: StateDep) -> Unit:
     """One unit."""
     with state.uow() as session:
         unit = session.get(Unit, unit_id)
@@ -65,7 +65,7 @@ def create_official(data: OfficialCreate, actor: ActorDep, state: StateDep) -> O
 
 @router.get("/officials", response_model=Page[OfficialPublic])
 def list_officials(
-    actor: ActorDep, state: StateDep, page: PageDep, unit_id: Annotated[int | None, Query()] = None,
+    actor: ActorDep, state: StateDep, page: PageDep, unit_id: QueryId = None,
 ) -> dict:
     """Officials of the units in the caller's scope (all of them for an admin)."""
     with state.uow() as session:
@@ -79,7 +79,7 @@ def list_officials(
 
 
 @router.get("/officials/{official_id}", response_model=OfficialPublic)
-def get_official(official_id: int, actor: ActorDep, state: StateDep) -> Official:
+def get_official(official_id: DbId, actor: ActorDep, state: StateDep) -> Official:
     """One official, if in the caller's scope."""
     with state.uow() as session:
         official = session.get(Official, official_id)
@@ -91,7 +91,7 @@ def get_official(official_id: int, actor: ActorDep, state: StateDep) -> Official
 
 
 @router.patch("/officials/{official_id}", response_model=OfficialPublic)
-def update_official(official_id: int, data: OfficialUpdate, actor: ActorDep, state: StateDep) -> Official:
+def update_official(official_id: DbId, data: OfficialUpdate, actor: ActorDep, state: StateDep) -> Official:
     """Change an official's name, title, role, unit or active flag (admin)."""
     with state.uow() as session:
         return directory.update_official(session, actor=actor, official_id=official_id, data=data)
@@ -107,16 +107,18 @@ def whoami(actor: ActorDep, state: StateDep) -> Official:
 
 
 @router.post("/officials/{official_id}/tokens", status_code=status.HTTP_201_CREATED)
-def create_token(official_id: int, data: TokenCreate, actor: ActorDep, state: StateDep) -> TokenIssued:
+def create_token(official_id: DbId, data: TokenCreate, actor: ActorDep, state: StateDep) -> TokenIssued:
     """Issue an API token for an official (admin); the token is shown only in this response."""
     token = new_token()
     with state.uow() as session:
-        row = directory.issue_token(session, actor=actor, official_id=official_id, token=token, name=data.name)
-        return TokenIssued(id=row.id or 0, official_id=official_id, name=row.name, token=token)
+        row = directory.issue_token(session, actor=actor, official_id=official_id, token=token, name=data.name,
+                                    expires_at=data.expires_at)
+        return TokenIssued(id=row.id or 0, official_id=official_id, name=row.name, token=token,
+                           expires_at=row.expires_at)
 
 
 @router.get("/officials/{official_id}/tokens", response_model=list[TokenPublic])
-def list_tokens(official_id: int, actor: ActorDep, state: StateDep) -> list[ApiToken]:
+def list_tokens(official_id: DbId, actor: ActorDep, state: StateDep) -> list[ApiToken]:
     """An official's tokens, without their secrets (admin)."""
     require_role(actor, Role.ADMIN)
     with state.uow() as session:
@@ -125,7 +127,7 @@ def list_tokens(official_id: int, actor: ActorDep, state: StateDep) -> list[ApiT
 
 
 @router.delete("/officials/{official_id}/tokens/{token_id}", response_model=TokenPublic)
-def revoke_token(official_id: int, token_id: int, actor: ActorDep, state: StateDep) -> ApiToken:
+def revoke_token(official_id: DbId, token_id: DbId, actor: ActorDep, state: StateDep) -> ApiToken:
     """Revoke a token (admin)."""
     with state.uow() as session:
         return directory.revoke_token(session, actor=actor, official_id=official_id, token_id=token_id)

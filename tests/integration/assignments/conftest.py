@@ -21,7 +21,9 @@ A reported on I.1, registered its own plan, was inspected by BTG, and submitted 
 Plan 7-KH/ĐUKDN (published, issuer KDN): task 1 → X; X was inspected by BTG2.
 """
 
+import asyncio
 import copy
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -35,13 +37,25 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func
 from sqlalchemy.engine import make_url
+from sqlmodel import Session, select
 
 from services.assignments.app import create_app
 from services.assignments.settings import AssignmentsSettings
+from services.notifications.app import create_app as notifications_app
+from services.notifications.settings import NotificationsSettings
+from services.reporting.app import create_app as reporting_app
+from services.reporting.models import ReportUnit
+from services.reporting.settings import ReportingSettings
 from shared.db import make_engine
+from shared.events import Event, parse_event
+from shared.messaging.broker import make_broker
+from shared.messaging.inbox import ProcessedEvent
 from shared.vietnamese import local_date
-from tests.support.servers import Postgres, run_name
+from tests.integration.conftest import outbox_rows
+from tests.support.events import publish
+from tests.support.servers import Postgres, Rabbit, run_name
 from tests.unit.conftest import ADMIN_TOKEN, Api
 
 ROLES = ("anonymous", "admin", "sup_in", "sup_out", "officer_a", "officer_b", "observer", "inactive", "revoked")
@@ -176,7 +190,8 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     for route in iter_route_contexts(app.routes):
         assert route.path is not None, route
-        found |= {(method, route.path) for method in route.methods or () if method != "HEAD"}
+        path = re.sub(r":\w+}", "}", route.path)  # "/plans/{plan_id:int}" as the document names it
+        found |= {(method, path) for method in route.methods or () if method != "HEAD"}
     return found
 
 
@@ -273,3 +288,77 @@ def shared_world(postgres: Postgres, world_template: Template) -> Iterator[World
     with open_world(postgres, world_template) as w:
         yield w
 
+
+
+# -- reporting and notifications, fed with the world's events ---------------------------------
+
+
+DIRECTORY_EVENTS = ("unit.", "official.", "api_token.")
+NOTIFIED = {"unit.created.v1", "official.created.v1", "official.updated.v1", "api_token.issued.v1",
+            "api_token.revoked.v1", "assignment.status_changed.v1", "status_update.reviewed.v1",
+            "review_round.opened.v1"}  # what notifications subscribes to
+
+
+@dataclass
+class Served:
+    """Reporting and notifications on their own databases, fed with the world's events."""
+
+    world: World
+    reporting: TestClient
+    notifications: TestClient
+    unit_names: dict[str, int]  # unit name -> id, as reporting knows them
+
+
+@pytest.fixture(scope="module")
+def served(shared_world: World, postgres: Postgres, rabbit: Rabbit) -> Iterator[Served]:
+    names = {service: f"{run_name()}_{service}" for service in ("reporting", "notifications")}
+    urls = {service: postgres.create_database(name) for service, name in names.items()}
+    vhost = run_name()
+    amqp_url = rabbit.create_vhost(vhost)
+    assignments_engine = make_engine(shared_world.db_url)
+    events = [parse_event(row.body) for row in outbox_rows(assignments_engine)]
+    assignments_engine.dispose()
+    engines = {service: make_engine(url) for service, url in urls.items()}
+    reporting = TestClient(reporting_app(ReportingSettings(database_url=urls["reporting"], amqp_url=amqp_url)))
+    notifications = TestClient(notifications_app(NotificationsSettings(
+        database_url=urls["notifications"], amqp_url=amqp_url, smtp_port=9)))  # nothing listens: emails wait
+    try:
+        with reporting, notifications:  # lifespans: migrations, broker, subscribers declared
+            # the directory first, as in real life: each event type has its own queue, and an update
+            # consumed before its supervisor's official.created would email nobody
+            directory = [e for e in events if e.event_type.startswith(DIRECTORY_EVENTS)]
+            rest = [e for e in events if not e.event_type.startswith(DIRECTORY_EVENTS)]
+            for batch, done in ((directory, 0), (rest, len(directory))):
+                asyncio.run(_publish(amqp_url, batch))
+                _wait_for_inbox(engines["reporting"], "reporting", done + len(batch))
+                _wait_for_inbox(engines["notifications"], "notifications",
+                                sum(1 for e in [*directory, *rest][:done + len(batch)] if e.event_type in NOTIFIED))
+            with Session(engines["reporting"]) as s:
+                unit_names = {u.name: u.id for u in s.exec(select(ReportUnit)).all()}
+            yield Served(shared_world, reporting, notifications, unit_names)
+    finally:
+        for engine in engines.values():
+            engine.dispose()
+        for name in names.values():
+            postgres.drop_database(name)
+        rabbit.delete_vhost(vhost)
+
+
+async def _publish(amqp_url: str, events: list[Event]) -> None:
+    broker = make_broker(amqp_url)
+    await broker.connect()
+    try:
+        await publish(broker, *events)  # as the relay does
+    finally:
+        await broker.stop()
+
+
+def _wait_for_inbox(engine: Engine, consumer: str, expected: int, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        with Session(engine) as s:
+            done = s.scalar(select(func.count()).select_from(ProcessedEvent).where(ProcessedEvent.consumer == consumer))
+        if done == expected:
+            return
+        assert time.monotonic() < deadline, f"{consumer} processed {done} of {expected} events"
+        time.sleep(0.1)

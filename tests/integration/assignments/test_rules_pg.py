@@ -613,9 +613,9 @@ def test_every_write_route_leaves_its_audit_entries_and_events(world: World) -> 
     write("admin", "PATCH", "/officials/{official_id}", f"/officials/{official['id']}",
           [("official.update", "official.updated.v1")], json={"title": "Bí thư Chi bộ"}, status=200)
     token = write("admin", "POST", "/officials/{official_id}/tokens", f"/officials/{official['id']}/tokens",
-                  [("token.create", None)], json={"name": "văn phòng"})
+                  [("token.create", "api_token.issued.v1")], json={"name": "văn phòng"})
     write("admin", "DELETE", "/officials/{official_id}/tokens/{token_id}",
-          f"/officials/{official['id']}/tokens/{token['id']}", [("token.revoke", None)], status=200)
+          f"/officials/{official['id']}/tokens/{token['id']}", [("token.revoke", "api_token.revoked.v1")], status=200)
     plan = write("admin", "POST", "/plans", "/plans", [("plan.create", "plan.created.v1")],
                  json={"number": "50-KH/ĐUK", "title": "Kế hoạch", "issuer_unit_id": u["DUK"],
                        "tasks": [{"code": "1", "title": "Quán triệt", "due_on": day(20)}]})
@@ -718,7 +718,7 @@ def test_tokens_are_stored_only_as_hashes(world: World) -> None:
         assert row.official_id == world.official[role]["id"] and row.prefix == secret[:8]
     listed = world.api.ok(world.api.get(f"/officials/{world.official['officer_a']['id']}/tokens"), 200)
     assert [set(t) for t in listed] == [{"id", "official_id", "name", "prefix", "created_at", "last_used_at",
-                                        "revoked_at"}]
+                                        "revoked_at", "expires_at"}]
 
 
 def test_revoked_tokens_and_inactive_officials_are_refused(world: World) -> None:

@@ -1,0 +1,42 @@
+"""Keeping the identity tables in step with the events, inside the consumer's own transaction.
+
+Each event type has its own queue, so these events arrive in any order: an official keeps the
+state of the latest `occurred_at`, and a token once revoked stays revoked even when its
+`api_token.issued.v1` comes after the revocation.
+"""
+
+from datetime import UTC, datetime
+
+from sqlmodel import Session
+
+from shared.events import ApiTokenIssuedV1, ApiTokenRevokedV1, OfficialCreatedV1, OfficialUpdatedV1, UnitCreatedV1
+from shared.identity.models import IdentityOfficial, IdentityToken, IdentityUnit
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite gives naive UTC
+
+
+def apply_unit(session: Session, event: UnitCreatedV1) -> None:
+    """Record a unit of the tree."""
+    p = event.payload
+    session.merge(IdentityUnit(id=p.id, parent_id=p.parent_id, kind=p.kind))
+
+
+def apply_official(session: Session, event: OfficialCreatedV1 | OfficialUpdatedV1) -> None:
+    """Record an official's role, unit and active flag, unless a later event already did."""
+    p = event.payload
+    row = session.get(IdentityOfficial, p.id, with_for_update=True)
+    if row is not None and _utc(row.as_of) > _utc(event.occurred_at):
+        return
+    session.merge(IdentityOfficial(id=p.id, role=p.role, unit_id=p.unit_id, active=p.active,
+                                   as_of=event.occurred_at))
+
+
+def apply_token(session: Session, event: ApiTokenIssuedV1 | ApiTokenRevokedV1) -> None:
+    """Record a token's hash and validity; revocation is final."""
+    p = event.payload
+    row = session.get(IdentityToken, p.id, with_for_update=True)
+    revoked_at = (row.revoked_at if row is not None else None) or p.revoked_at
+    session.merge(IdentityToken(id=p.id, official_id=p.official_id, token_hash=p.token_hash,
+                                expires_at=p.expires_at, revoked_at=revoked_at))
