@@ -1,7 +1,9 @@
 """Parse the plain text of a Vietnamese Party plan document into a structured draft.
 
 Entry point: parse_plan(text) -> PlanDraft. The parser never invents values: anything expected
-but absent stays None/empty and is named in PlanDraft.warnings (English, human-readable).
+but absent stays None/empty and is named in PlanDraft.warnings (English, human-readable). Values
+longer than a plan body (PlanCreate) allows are cut, with a warning. It runs in time linear in the
+document's size and stops with ParseTimeout past its time limit (`timeout`, or time_limit()).
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from pydantic import BaseModel, Field
+from pydantic.fields import FieldInfo
+
+from services.assignments.schemas import PlanCreate, Recipient, TaskCreate
 
 from .plan_import_text import (
     BULLET_RE,
     RANK_PLAIN,
     Para,
+    ParseTimeout,
+    checkpoint,
     clean_lines,
     clip,
     find_actions,
@@ -34,10 +41,11 @@ from .plan_import_text import (
     paragraphs,
     safe_date,
     short_title,
+    time_limit,
     vn_case,
 )
 
-__all__ = ["PlanDraft", "ResponsibleDraft", "SectionDraft", "TaskDraft", "parse_plan"]
+__all__ = ["ParseTimeout", "PlanDraft", "ResponsibleDraft", "SectionDraft", "TaskDraft", "parse_plan", "time_limit"]
 
 # --- models -------------------------------------------------------------------------------
 
@@ -148,6 +156,33 @@ TASK_SECTION_KINDS = frozenset({"tasks", "implementation"})
 MAX_LINE_WARNINGS = 5
 HEADER_MAX_LINES = 15  # header guess when no kind heading is found
 
+
+def _max_length(info: FieldInfo | object) -> int:
+    """The max_length a plan body declares for a field (or list)."""
+    metadata = info.metadata if isinstance(info, FieldInfo) else getattr(info, "__metadata__", ())
+    for item in reversed(metadata):  # the outermost constraint wins
+        nested = item.metadata if isinstance(item, FieldInfo) else [item]
+        limits = [int(m.max_length) for m in nested if getattr(m, "max_length", None) is not None]
+        if limits:
+            return min(limits)
+    raise LookupError(f"no max_length on {info!r}")
+
+
+# Draft fields and the plan-body fields whose limits they must respect.
+PLAN_LIMITS = {
+    "number": ("number", _max_length(PlanCreate.model_fields["number"])),
+    "title": ("title", _max_length(PlanCreate.model_fields["title"])),
+    "place": ("place", _max_length(PlanCreate.model_fields["place"])),
+    "implements": ("implements", _max_length(PlanCreate.model_fields["implements"])),
+    "period": ("period", _max_length(PlanCreate.model_fields["period"])),
+    "signer_name": ("signer", _max_length(PlanCreate.model_fields["signer"])),
+    "signer_title": ("signer title", _max_length(PlanCreate.model_fields["signer_title"])),
+}
+RECIPIENTS_MAX = _max_length(PlanCreate.model_fields["recipients"])
+RECIPIENT_MAX = _max_length(Recipient)
+TASK_TEXT_MAX = _max_length(TaskCreate.model_fields["text"])
+TASK_TITLE_MAX = _max_length(TaskCreate.model_fields["title"])
+
 # --- internal structures ------------------------------------------------------------------
 
 
@@ -172,6 +207,13 @@ class Ctx:
         self.line_warnings += 1
         if self.line_warnings <= MAX_LINE_WARNINGS:
             self.warn(f"unclassified line {where}: '{clip(line)}'")
+
+    def fit(self, value: str, limit: int, what: str) -> str:
+        """Value, or its first `limit` characters (ending with "…") and a warning."""
+        if len(value) <= limit:
+            return value
+        self.warn(f"{what} longer than {limit} characters cut: '{clip(value)}'")
+        return value[: limit - 1].rstrip() + "…"
 
     def unique(self, code: str) -> str:
         """Return code, or code#2, code#3... if it was already used."""
@@ -206,6 +248,7 @@ def find_heading(lines: list[str]) -> int | None:
 def parse_title(lines: list[str], heading: int, draft: PlanDraft) -> int:
     """Fill kind and title from the heading; return the index where the body starts."""
     match = KIND_HEADING_RE.match(fold(lines[heading]))
+    assert match is not None  # find_heading() found it
     draft.kind = KINDS[match["kind"]]
     rest = lines[heading][match.start("rest"):].strip(" :")
     parts = [vn_case(rest, first_upper=False)] if rest and fold(rest) != "hành động" else []
@@ -241,6 +284,7 @@ def parse_references(draft: PlanDraft, ctx: Ctx) -> None:
 def parse_date_line(line: str, draft: PlanDraft, ctx: Ctx) -> None:
     """Fill place and issued_on from a line like 'Trà Vinh, ngày 15 tháng 12 năm 2021'."""
     m = DATE_LINE_RE.search(fold(line))
+    assert m is not None  # the caller matched it
     draft.issued_on = safe_date(m["y"], m["m"], m["d"])
     if draft.issued_on is None:
         ctx.warn(f"issue date is not a valid date: '{clip(line)}'")
@@ -269,12 +313,14 @@ def header_blocks(lines: list[str], used: set[int], motto: set[int]) -> list[lis
 
 def parse_issuer(block: list[str], draft: PlanDraft) -> None:
     """First header line is the parent organisation, the rest the issuing committee."""
-    merged: list[str] = []
+    runs: list[list[str]] = []
     for line in block:
-        if merged and HEADER_JOINER_RE.match(fold(line)):
-            merged[-1] = f"{merged[-1]} {line}"
+        checkpoint()
+        if runs and HEADER_JOINER_RE.match(fold(line)):
+            runs[-1].append(line)
         else:
-            merged.append(line)
+            runs.append([line])
+    merged = [" ".join(run) for run in runs]
     nouns = [draft.place] if draft.place else []
     if len(merged) == 1:
         draft.issuer = vn_case(merged[0], nouns)
@@ -349,9 +395,11 @@ def item_code(para: Para, base: str, section_code: str, index: int) -> str:
 
 
 def make_task(code: str, parent: str | None, section: str, texts: list[str], ctx: Ctx) -> TaskDraft:
-    """Build a TaskDraft from its own paragraphs."""
-    text = "\n".join(t for t in texts if t)
-    responsible = [ResponsibleDraft(**found) for found in find_responsibles(text)]
+    """Build a TaskDraft from its own paragraphs (a text too long for a task is cut first)."""
+    checkpoint()
+    text = ctx.fit("\n".join(t for t in texts if t), TASK_TEXT_MAX, f"task {code} text")
+    folded = fold(text)
+    responsible = [ResponsibleDraft(**found) for found in find_responsibles(text, folded)]
     for unit in responsible:
         if is_generic_committee(unit.text):
             ctx.warn(f"task {code}: generic '{unit.text}' read as the committees of party cells "
@@ -359,9 +407,10 @@ def make_task(code: str, parent: str | None, section: str, texts: list[str], ctx
     if parent is None and not responsible:
         ctx.warn(f"task {code}: no responsible unit recognised")
     return TaskDraft(
-        code=code, parent_code=parent, section_code=section, title=short_title(text) or code,
-        text=text, responsible=responsible, ongoing=is_ongoing(text),
-        deadline=find_deadline(text), actions=find_actions(text),
+        code=code, parent_code=parent, section_code=section,
+        title=ctx.fit(short_title(text) or code, TASK_TITLE_MAX, f"task {code} title"),
+        text=text, responsible=responsible, ongoing=is_ongoing(text, folded),
+        deadline=find_deadline(text, folded), actions=find_actions(text, folded),
     )
 
 
@@ -408,6 +457,7 @@ def parse_body(paras: list[Para], draft: PlanDraft, ctx: Ctx, implicit: bool) ->
         scopes.append((None, paras))
         ctx.warn("no section headings found; numbered items read as tasks of the whole document")
     for para in paras:
+        checkpoint()
         if para.heading:
             body = para.body.rstrip(" :.")
             title = vn_case(body) if is_caps(body) else body
@@ -415,12 +465,12 @@ def parse_body(paras: list[Para], draft: PlanDraft, ctx: Ctx, implicit: bool) ->
             scopes.append((SectionDraft(code=code, title=title, kind=section_kind(title)), []))
         elif scopes and scopes[-1][0] is not None:
             scopes[-1][1].append(para)
-    for section, body in scopes:
+    for section, scope in scopes:
         code = section.code if section else ""
         if section and section.kind not in TASK_SECTION_KINDS:
-            section.text = "\n".join(p.raw for p in body)
+            section.text = "\n".join(p.raw for p in scope)
         else:
-            intro, tasks = build_tasks(code, body, ctx)
+            intro, tasks = build_tasks(code, scope, ctx)
             draft.tasks.extend(tasks)
             if section:
                 section.text = "\n".join(intro)
@@ -454,27 +504,32 @@ def last_index(lines: list[str], start: int, test) -> int | None:
 
 def parse_recipients(lines: list[str], start: int, draft: PlanDraft, used: set[int]) -> None:
     """Read the 'Nơi nhận:' bullets starting at line index start."""
-    rest = NOI_NHAN_RE.match(fold(lines[start]))["rest"]
+    found = NOI_NHAN_RE.match(fold(lines[start]))
+    assert found is not None  # the caller matched it
+    rest = found["rest"]
     items = [lines[start][len(lines[start]) - len(rest):]] if rest else []
     used.add(start)
+    parts = [[item] for item in items]
     for index in range(start + 1, len(lines)):
+        checkpoint()
         line = lines[index]
         if not line:
             continue
         if m := BULLET_RE.match(line):
-            items.append(m["body"])
-        elif items and line[:1].islower():
-            items[-1] = f"{items[-1]} {line}"
+            parts.append([m["body"]])
+        elif parts and line[:1].islower():
+            parts[-1].append(line)
         else:
             break
         used.add(index)
-    cleaned = (BULLET_RE.sub(r"\g<body>", i).strip().rstrip(",.;").strip() for i in items)
+    cleaned = (BULLET_RE.sub(r"\g<body>", " ".join(p)).strip().rstrip(",.;").strip() for p in parts)
     draft.recipients = [i for i in cleaned if i]
 
 
 def parse_authority(lines: list[str], auth: int, draft: PlanDraft, used: set[int]) -> int:
     """Fill signing_authority (and signer_title); return the last line index used."""
     m = AUTHORITY_RE.match(lines[auth])
+    assert m is not None  # is_authority() matched it
     prefix = AUTHORITY_PREFIXES.get(m["prefix"].rstrip(".").replace("/", ""), m["prefix"])
     rest, title = m["rest"], None
     if found := SIGNER_TITLE_RE.search(fold(rest)):  # "T/M BAN THƯỜNG VỤ PHÓ BÍ THƯ" on one line
@@ -521,7 +576,8 @@ def parse_signer_name(lines: list[str], after: int, draft: PlanDraft, used: set[
 
 def parse_tail(lines: list[str], start: int, draft: PlanDraft, ctx: Ctx) -> int:
     """Parse recipients and signature after start; return where the body ends."""
-    noi = next((i for i in range(start, len(lines)) if NOI_NHAN_RE.match(fold(lines[i]))), None)
+    noi = next((i for i in range(start, len(lines))
+                if lines[i][:1] in "Nn" and NOI_NHAN_RE.match(fold(lines[i]))), None)
     auth = last_index(lines, start, is_authority)
     title_line = last_index(lines, start, is_bare_title) if auth is None else None
     ends = [i for i in (noi, auth, title_line) if i is not None]
@@ -552,8 +608,23 @@ def parse_tail(lines: list[str], start: int, draft: PlanDraft, ctx: Ctx) -> int:
 # --- entry point ----------------------------------------------------------------------------
 
 
-def parse_plan(text: str) -> PlanDraft:
-    """Parse the plain text of a plan document into a PlanDraft (never raises on odd input)."""
+def fit_limits(draft: PlanDraft, ctx: Ctx) -> None:
+    """Cut values longer than a plan body allows, with a warning each."""
+    for name, (what, limit) in PLAN_LIMITS.items():
+        if (value := getattr(draft, name)) is not None:
+            setattr(draft, name, ctx.fit(value, limit, what))
+    if len(draft.recipients) > RECIPIENTS_MAX:
+        ctx.warn(f"recipients beyond the first {RECIPIENTS_MAX} cut ({len(draft.recipients)} found)")
+        del draft.recipients[RECIPIENTS_MAX:]
+    draft.recipients = [ctx.fit(r, RECIPIENT_MAX, f"recipient {n}") for n, r in enumerate(draft.recipients, 1)]
+
+
+def parse_plan(text: str, *, timeout: float | None = None) -> PlanDraft:
+    """Parse the plain text of a plan document into a PlanDraft (never raises on odd input, but
+    ParseTimeout once `timeout` seconds, or the enclosing time_limit(), have passed)."""
+    if timeout is not None:
+        with time_limit(timeout):
+            return parse_plan(text)
     draft, ctx = PlanDraft(), Ctx()
     lines = clean_lines(text or "")
     if not any(lines):
@@ -570,6 +641,7 @@ def parse_plan(text: str) -> PlanDraft:
     parse_references(draft, ctx)
     body_end = parse_tail(lines, body_start, draft, ctx)
     parse_body(paragraphs(lines[body_start:body_end]), draft, ctx, implicit=heading is not None)
+    fit_limits(draft, ctx)
     if ctx.line_warnings > MAX_LINE_WARNINGS:
         ctx.warn(f"{ctx.line_warnings - MAX_LINE_WARNINGS} more unclassified lines not listed")
     draft.warnings = ctx.warnings

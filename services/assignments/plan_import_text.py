@@ -4,10 +4,45 @@ from __future__ import annotations
 
 import calendar
 import re
+import time
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+
+from shared.validation import INVISIBLE
+
+# --- time limit -----------------------------------------------------------------------------
+
+
+class ParseTimeout(Exception):
+    """The parse ran past its time limit."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"reading the document took longer than {seconds:g} seconds")
+        self.seconds = seconds
+
+
+_DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("plan_import_deadline", default=None)
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Make checkpoint() raise ParseTimeout once `seconds` have passed (None: no limit)."""
+    token = _DEADLINE.set(None if seconds is None else (time.monotonic() + seconds, seconds))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def checkpoint() -> None:
+    """Raise ParseTimeout if the current time limit has passed; cheap enough to call per line."""
+    if (deadline := _DEADLINE.get()) is not None and time.monotonic() > deadline[0]:
+        raise ParseTimeout(deadline[1])
+
 
 # Old ("hoá", "uỷ") and new ("hóa", "ủy") tone placement in open syllables; both are common.
 _TONE_PAIRS = {
@@ -19,7 +54,8 @@ _TONE_RE = re.compile(f"(?<!q)(?:{'|'.join(_TONE_PAIRS)})(?![^\\W\\d_])")  # ope
 _BOLD_RE = re.compile(r"\*\*")
 _ITALIC_RE = re.compile(r"(?<![\w*])\*(?=\S)([^*]*?\S)\*(?![\w*])")
 _MD_HEADING_RE = re.compile(r"^#{1,6}\s+")
-_INVISIBLE_RE = re.compile("[\ufeff\u200b\u200c\u200d\u2060]")
+_INVISIBLE_RE = re.compile(f"[{INVISIBLE}]")  # BOM, zero-width and bidi characters
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # NUL & co. (tab and line ends are split on)
 _SPACES_RE = re.compile(r"[ \t\xa0\u2002\u2003\u2009]+")
 _SEPARATOR_RE = re.compile(r"[*_=~\-–—.·]+|[-–]?\s*\d{1,3}\s*[-–]?|(?i:trang)\s+\d{1,3}")  # rules, page numbers
 _SENTENCE_END_RE = re.compile(r"[.!?…]\s+")
@@ -61,13 +97,20 @@ def kw(pattern: str) -> re.Pattern[str]:
 
 
 def clean_lines(text: str) -> list[str]:
-    """Split text into stripped lines: no BOM, CR, markdown emphasis, or separator rules."""
+    """Split text into stripped lines: no BOM, CR, control or invisible characters, markdown emphasis,
+    or separator rules."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _INVISIBLE_RE.sub("", _CONTROL_RE.sub("", text))
     lines = []
-    for raw in text.split("\n"):
-        line = _INVISIBLE_RE.sub("", raw)
-        line = _ITALIC_RE.sub(r"\1", _BOLD_RE.sub("", line))
-        line = _SPACES_RE.sub(" ", _MD_HEADING_RE.sub("", line.strip())).strip()
+    for index, line in enumerate(text.split("\n")):
+        if not index % 256:
+            checkpoint()
+        if "*" in line:
+            line = _ITALIC_RE.sub(r"\1", _BOLD_RE.sub("", line))
+        line = line.strip()
+        if line[:1] == "#":
+            line = _MD_HEADING_RE.sub("", line)
+        line = _SPACES_RE.sub(" ", line).strip()
         lines.append("" if _SEPARATOR_RE.fullmatch(line) else line)
     return lines
 
@@ -85,7 +128,7 @@ def _cap(word: str) -> str:
 
 def _cap_locality(match: re.Match[str]) -> str:
     """Capitalise the place name following a locality word, stopping at function words."""
-    words, out = match.group(2).split(), []
+    words, out = match.group(2).split(), list[str]()
     for index, word in enumerate(words):
         if word in _LOCALITY_STOP:
             out.extend(words[index:])
@@ -107,7 +150,7 @@ def vn_case(text: str, proper_nouns: Iterable[str] = (), first_upper: bool = Tru
     out = fold(text.strip())
     extra = [(_phrase_re(n), n) for n in proper_nouns if n]
     for pattern, noun in (*_CANONICAL_RES, *extra):
-        out = pattern.sub(lambda _, noun=noun: noun, out)
+        out = pattern.sub(lambda _, noun=noun: noun, out)  # type: ignore[misc]
     out = _KHOI_RE.sub("Khối", _DANG_RE.sub("Đảng", out))
     out = _LOCALITY_RE.sub(_cap_locality, out)
     return _cap(out) if first_upper else out
@@ -252,6 +295,7 @@ DEADLINE_QUARTER_RE = kw(
 )
 DEADLINE_MONTH_RE = kw(r"\b(?P<w>trong|trước|hết|cuối)\s+tháng\s+(?P<m>\d{1,2})\s*(?:/|năm\s+)(?P<y>\d{4})")
 MAX_SUBJECT = 140
+MAX_RESPONSIBLES = 40
 
 
 def _subject_end(folded: str, pos: int) -> int | None:
@@ -268,29 +312,29 @@ def _subject_end(folded: str, pos: int) -> int | None:
     return end if end > pos else None
 
 
-def unit_kinds(name: str) -> list[str]:
+def unit_kinds(name: str, folded: str | None = None) -> list[str]:
     """Kinds of units named in a responsible phrase (generic "Cấp ủy" -> cells and committees)."""
-    folded = fold(name)
+    folded = fold(name) if folded is None else folded
     if GENERIC_COMMITTEE_RE.fullmatch(folded):
         return ["party_cell", "grassroots_committee"]
     return [kind for kind, rule in UNIT_KIND_RULES if rule.search(folded)]
 
 
-def unit_codes(name: str) -> list[str]:
+def unit_codes(name: str, folded: str | None = None) -> list[str]:
     """Codes of the issuing committee's own organs named in a responsible phrase."""
-    folded = fold(name)
+    folded = fold(name) if folded is None else folded
     return [code for code, rule in UNIT_CODE_RULES if rule.search(folded)]
 
 
-def find_actions(text: str) -> list[str]:
-    """Duty verbs found in text, in vocabulary order."""
-    folded = fold(text)
+def find_actions(text: str, folded: str | None = None) -> list[str]:
+    """Duty verbs found in text (or in its fold()ed form, when given), in vocabulary order."""
+    folded = fold(text) if folded is None else folded
     return [action for action, rule in ACTION_RULES if rule.search(folded)]
 
 
-def is_ongoing(text: str) -> bool:
+def is_ongoing(text: str, folded: str | None = None) -> bool:
     """True when the text calls the duty regular ("thường xuyên")."""
-    return bool(ONGOING_RE.search(fold(text)))
+    return bool(ONGOING_RE.search(fold(text) if folded is None else folded))
 
 
 def is_generic_committee(name: str) -> bool:
@@ -298,9 +342,13 @@ def is_generic_committee(name: str) -> bool:
     return bool(GENERIC_COMMITTEE_RE.fullmatch(fold(name)))
 
 
-def find_responsibles(text: str) -> list[dict]:
-    """Responsible units: the item's subject and "giao X" are leads, "phối hợp với X" supports."""
-    folded = fold(text)
+def find_responsibles(text: str, folded: str | None = None) -> list[dict]:
+    """Responsible units: the item's subject and "giao X" are leads, "phối hợp với X" supports.
+
+    At most MAX_RESPONSIBLES distinct units are read: each one's clause is searched for duties, and
+    a text naming thousands would cost thousands of searches.
+    """
+    folded = fold(text) if folded is None else folded
     spans: list[tuple[int, int, str]] = []
     starts = [0] + [m.end() for m in re.finditer("\n", folded)]  # each paragraph's subject
     spans += [(pos, end, "lead") for pos in starts if (end := _subject_end(folded, pos)) is not None]
@@ -309,21 +357,27 @@ def find_responsibles(text: str) -> list[dict]:
             if (end := _subject_end(folded, match.end())) is not None:
                 spans.append((match.end(), end, role))
     spans.sort()
+    next_lead, stop = [0] * len(spans), len(text)  # where the clause after each span ends
+    for index in range(len(spans) - 1, -1, -1):
+        next_lead[index] = stop
+        if spans[index][2] == "lead":
+            stop = spans[index][0]
     found, seen = [], set()
     for index, (start, end, role) in enumerate(spans):
-        name = text[start:end]
-        if (fold(name), role) in seen:
+        name, key = text[start:end], folded[start:end]  # fold() keeps offsets; names end at a non-letter
+        if (key, role) in seen:
             continue
-        seen.add((fold(name), role))
-        stop = next((s for s, _, r in spans[index + 1:] if r == "lead"), len(text))
-        found.append({"text": name, "unit_kinds": unit_kinds(name), "unit_codes": unit_codes(name),
-                      "role": role, "actions": find_actions(text[end:stop])})
+        seen.add((key, role))
+        found.append({"text": name, "unit_kinds": unit_kinds(name, key), "unit_codes": unit_codes(name, key),
+                      "role": role, "actions": find_actions("", folded[end:next_lead[index]])})
+        if len(found) == MAX_RESPONSIBLES:
+            break
     return found
 
 
-def find_deadline(text: str) -> date | None:
+def find_deadline(text: str, folded: str | None = None) -> date | None:
     """The first deadline literally written in text (day, month or quarter), else None."""
-    folded = fold(text)
+    folded = fold(text) if folded is None else folded
     candidates: list[tuple[int, date | None]] = []
     for m in DEADLINE_DAY_RE.finditer(folded):
         day = safe_date(m["y"], m["m"], m["d"]) if m["y"] else safe_date(m["y2"], m["m2"], m["d2"])
@@ -347,6 +401,8 @@ NUM_RE = re.compile(
 LETTER_RE = re.compile(r"^(?P<label>[a-zđ])(?:\)\s*|\.\s+)(?P<body>\S.*)$")
 BULLET_RE = re.compile(r"^(?P<label>[-–—+•·*●○▪■◦])\s*(?P<body>\S.*)$")
 RANK_LETTER, RANK_DASH, RANK_PLUS, RANK_BULLET, RANK_PLAIN = 10, 11, 12, 13, 99
+_LETTER_MARKS = "abcdefghijklmnopqrstuvwxyzđ"
+_BULLET_MARKS = "-–—+•·*●○▪■◦"
 
 
 @dataclass
@@ -359,6 +415,35 @@ class Para:
     raw: str
     last_line: str
     heading: bool = False
+    more: list[str] = field(default_factory=list, repr=False)  # continuation lines, joined by done()
+    letters: int = -1  # letters in body, and whether all are capitals: is_caps(body) without rereading it
+    upper: bool = True
+
+    def add(self, line: str) -> None:
+        """Carry the paragraph on with `line` (in constant time: body and raw are joined by done())."""
+        if self.letters < 0:
+            self._count(self.body)
+        self.more.append(line)
+        self.last_line = line
+        self._count(line)
+
+    def _count(self, text: str) -> None:
+        letters = [c for c in text if c.isalpha()]
+        self.letters = max(self.letters, 0) + len(letters)
+        self.upper = self.upper and all(c.isupper() for c in letters)
+
+    def body_is_caps(self) -> bool:
+        """is_caps(body), from the running count."""
+        if self.letters < 0:
+            self._count(self.body)
+        return self.letters >= 2 and self.upper
+
+    def done(self) -> Para:
+        """Join the continuation lines into body and raw."""
+        if self.more:
+            tail = " ".join(self.more)
+            self.body, self.raw, self.more = f"{self.body} {tail}", f"{self.raw} {tail}", []
+        return self
 
     @property
     def rank(self) -> int:
@@ -371,13 +456,14 @@ class Para:
 
 def make_para(line: str) -> Para:
     """Classify one line by its leading list marker."""
-    if m := ROMAN_RE.match(line):
+    first = line[:1]  # each test below is a cheap pre-check of a marker's first character
+    if first in "IVXL" and (m := ROMAN_RE.match(line)):
         return Para("roman", m["label"], m["body"], line, line)
-    if m := NUM_RE.match(line):
+    if first.isdigit() and (m := NUM_RE.match(line)):
         return Para("num", m["deep"] or m["top"], m["body"], line, line)
-    if m := LETTER_RE.match(line):
+    if first in _LETTER_MARKS and (m := LETTER_RE.match(line)):
         return Para("letter", m["label"], m["body"], line, line)
-    if m := BULLET_RE.match(line):
+    if first in _BULLET_MARKS and (m := BULLET_RE.match(line)):
         kind = {"+": "plus"}.get(m["label"], "dash" if m["label"] in "-–—" else "bullet")
         return Para(kind, m["label"], m["body"], line, line)
     return Para("plain", "", line, line, line)
@@ -385,7 +471,7 @@ def make_para(line: str) -> Para:
 
 def continues(prev: Para, line: str, after_blank: bool) -> bool:
     """True when an unmarked line carries on the previous paragraph."""
-    if not after_blank and is_caps(prev.body) and is_caps(line):
+    if not after_blank and is_caps(line) and prev.body_is_caps():
         return True  # a heading written over two lines
     if prev.heading or prev.kind == "roman":
         return False
@@ -398,18 +484,19 @@ def paragraphs(lines: list[str]) -> list[Para]:
     """Group cleaned lines into paragraphs, starting a new one at every list marker."""
     paras: list[Para] = []
     after_blank = True
-    for line in lines:
+    for index, line in enumerate(lines):
+        if not index % 256:
+            checkpoint()
         if not line:
             after_blank = True
             continue
         para = make_para(line)
         if para.kind == "plain" and paras and continues(paras[-1], line, after_blank):
-            prev = paras[-1]
-            prev.body, prev.raw, prev.last_line = f"{prev.body} {line}", f"{prev.raw} {line}", line
+            paras[-1].add(line)
         else:
             paras.append(para)
         after_blank = False
-    return paras
+    return [p.done() for p in paras]
 
 
 def normalise_number(text: str) -> str:

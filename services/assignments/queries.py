@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.assignments.access import scope_unit_ids
 from services.assignments.auth import Actor
@@ -26,18 +26,19 @@ class AssignmentFilter:
 
 def due_state_condition(state: DueState, today: date, soon_days: int) -> ColumnElement[bool]:
     """SQL equivalent of domain.due_state == `state`."""
-    done = Assignment.status == Status.COMPLETED
-    due = Assignment.due_on
+    done = col(Assignment.status) == Status.COMPLETED
+    due = col(Assignment.due_on)
+    completed_on = col(Assignment.completed_on)
     soon = today + timedelta(days=soon_days)
-    conditions: dict[DueState, Any] = {
-        DueState.NO_DEADLINE: due.is_(None),  # type: ignore[union-attr]
-        DueState.OVERDUE: and_(~done, due < today),  # type: ignore[operator]
-        DueState.DUE_SOON: and_(~done, due >= today, due <= soon),  # type: ignore[operator]
-        DueState.WITHIN_DEADLINE: and_(~done, due > soon),  # type: ignore[operator]
-        DueState.COMPLETED_ON_TIME: and_(done, due.is_not(None), Assignment.completed_on <= due),  # type: ignore[union-attr,operator]
-        DueState.COMPLETED_LATE: and_(done, due.is_not(None), Assignment.completed_on > due),  # type: ignore[union-attr,operator]
+    conditions: dict[DueState, ColumnElement[bool]] = {
+        DueState.NO_DEADLINE: due.is_(None),
+        DueState.OVERDUE: and_(~done, due < today),
+        DueState.DUE_SOON: and_(~done, due >= today, due <= soon),
+        DueState.WITHIN_DEADLINE: and_(~done, due > soon),
+        DueState.COMPLETED_ON_TIME: and_(done, due.is_not(None), completed_on <= due),
+        DueState.COMPLETED_LATE: and_(done, due.is_not(None), completed_on > due),
     }
-    return conditions[state]  # type: ignore[no-any-return]
+    return conditions[state]
 
 
 def to_public(a: Assignment, task: Task, unit: Unit, today: date, soon_days: int) -> AssignmentPublic:

@@ -1,9 +1,9 @@
 """Request and response bodies of the assignments API."""
 
 from datetime import date, datetime
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, HttpUrl, model_validator
 
 from services.assignments.domain import (
     AssignmentRole,
@@ -18,8 +18,24 @@ from services.assignments.domain import (
     TaskKind,
     UnitKind,
 )
+from shared.validation import (
+    NOT_NULL,
+    BodyId,
+    Code,
+    FiniteFloat,
+    MultilineText,
+    Name,
+    PatchBody,
+    Text,
+)
 
 T = TypeVar("T")
+
+TaskCode = Text
+"""A task's code such as "III.1" or "II.2.đ": one line, not ASCII-only (list letters include "đ")."""
+IndicatorCode = Annotated[Code, Field(min_length=1, max_length=30)]
+Recipient = Annotated[Text, Field(max_length=500)]
+FollowUp = Annotated[MultilineText, Field(max_length=5_000)]
 
 
 class Page(BaseModel, Generic[T]):
@@ -38,16 +54,20 @@ class UnitCreate(BaseModel):
         {"code": "CB-STC", "name": "Chi bộ Sở Tài chính", "kind": "party_cell", "parent_id": 1}
     ]})
 
-    code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9ĐđÀ-ỹ._-]+$")
-    name: str = Field(min_length=1, max_length=300)
+    code: Code = Field(min_length=1, max_length=40, description="ASCII letters, digits, '-', '_' and '.'.")
+    name: Name = Field(min_length=1, max_length=300)
     kind: UnitKind
-    parent_id: int | None = None
+    parent_id: BodyId | None = None
 
 
-class UnitPublic(UnitCreate):
+class UnitPublic(BaseModel):
     """A unit as the API shows it."""
 
     id: int
+    code: str
+    name: str
+    kind: UnitKind
+    parent_id: int | None = None
 
 
 class OfficialCreate(BaseModel):
@@ -58,10 +78,10 @@ class OfficialCreate(BaseModel):
          "unit_id": 2, "role": "supervisor"}
     ]})
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     email: EmailStr
-    title: str = Field(default="", max_length=200)
-    unit_id: int | None = None
+    title: Text = Field(default="", max_length=200)
+    unit_id: BodyId | None = None
     role: Role
 
 
@@ -80,7 +100,11 @@ class OfficialPublic(BaseModel):
 class TokenCreate(BaseModel):
     """A label for a new API token."""
 
-    name: str = Field(default="", max_length=100, examples=["máy tính văn phòng"])
+    name: Text = Field(default="", max_length=100, examples=["máy tính văn phòng"])
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When the token stops working; none: until revoked.",
+        examples=["2027-12-31T17:00:00Z"],
+    )
 
 
 class TokenIssued(BaseModel):
@@ -90,24 +114,25 @@ class TokenIssued(BaseModel):
     official_id: int
     name: str
     token: str
+    expires_at: datetime | None = None
 
 
 class IndicatorSpec(BaseModel):
     """A measurable indicator of a task (chỉ tiêu), with its unit of measure and optional target."""
 
-    code: str = Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._-]+$", examples=["lop_tap_huan"])
-    name: str = Field(min_length=1, max_length=300, examples=["Số lớp tập huấn về kinh tế đô thị"])
-    unit_of_measure: str = Field(default="", max_length=50, examples=["lớp"])
-    target: float | None = Field(default=None, examples=[2])
+    code: Code = Field(min_length=1, max_length=30, examples=["lop_tap_huan"])
+    name: Name = Field(min_length=1, max_length=300, examples=["Số lớp tập huấn về kinh tế đô thị"])
+    unit_of_measure: Text = Field(default="", max_length=50, examples=["lớp"])
+    target: FiniteFloat | None = Field(default=None, examples=[2])
 
 
 class TaskCreate(BaseModel):
     """A task inside a new plan."""
 
-    code: str = Field(min_length=1, max_length=30, examples=["III.1"])
-    title: str = Field(min_length=1, max_length=500)
-    text: str = Field(default="", max_length=20_000)
-    parent_code: str | None = None
+    code: TaskCode = Field(min_length=1, max_length=30, examples=["III.1"])
+    title: Text = Field(min_length=1, max_length=500)
+    text: MultilineText = Field(default="", max_length=20_000)
+    parent_code: TaskCode | None = Field(default=None, max_length=30)
     kind: TaskKind = TaskKind.ONE_OFF
     due_on: date | None = None
     indicators: list[IndicatorSpec] = Field(default_factory=list, max_length=50)
@@ -130,42 +155,43 @@ class PlanCreate(BaseModel):
                    "due_on": "2022-03-31"}],
     }]})
 
-    number: str = Field(min_length=1, max_length=60)
-    kind: str = Field(default="ke_hoach", max_length=30)
-    title: str = Field(min_length=1, max_length=5000)
-    issuer_unit_id: int | None = None
-    place: str = Field(default="", max_length=100)
+    number: Text = Field(min_length=1, max_length=60)
+    kind: Code = Field(default="ke_hoach", max_length=30)
+    title: Text = Field(min_length=1, max_length=5000)
+    issuer_unit_id: BodyId | None = None
+    place: Text = Field(default="", max_length=100)
     issued_on: date | None = None
-    implements: str | None = Field(default=None, max_length=60)
+    implements: Text | None = Field(default=None, max_length=60)
     implements_date: date | None = None
-    period: str = Field(default="", max_length=60, examples=["2021 - 2025"])
-    vision_year: int | None = Field(default=None, ge=1945, le=2200, examples=[2030])
-    signer: str = Field(default="", max_length=200, examples=["Phạm Phước Trãi"])
-    signer_title: str = Field(default="", max_length=200, examples=["Phó Bí thư"])
-    recipients: list[str] = Field(default_factory=list, max_length=200)
+    period: Text = Field(default="", max_length=60, examples=["2021 - 2025"])
+    vision_year: int | None = Field(default=None, ge=1945, le=2200, strict=True, examples=[2030])
+    signer: Name = Field(default="", max_length=200, examples=["Phạm Phước Trãi"])
+    signer_title: Text = Field(default="", max_length=200, examples=["Phó Bí thư"])
+    recipients: list[Recipient] = Field(default_factory=list, max_length=200)
     tasks: list[TaskCreate] = Field(default_factory=list, max_length=500)
 
 
-class PlanUpdate(BaseModel):
-    """Corrections to a draft plan's identity (admin); only the fields sent change."""
+class PlanUpdate(PatchBody):
+    """Corrections to a draft plan's identity (admin); only the fields sent change, and only the
+    optional ones (issuer, dates, implemented document, vision year) can be cleared with null."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"title": "Kế hoạch thực hiện Chương trình số 22-CTr/TU (bản sửa)", "signer": "Phạm Phước Trãi"}
     ]})
 
-    number: str | None = Field(default=None, min_length=1, max_length=60)
-    kind: str | None = Field(default=None, max_length=30)
-    title: str | None = Field(default=None, min_length=1, max_length=5000)
-    issuer_unit_id: int | None = None
-    place: str | None = Field(default=None, max_length=100)
+    number: Annotated[Text | None, NOT_NULL] = Field(default=None, min_length=1, max_length=60)
+    kind: Annotated[Code | None, NOT_NULL] = Field(default=None, max_length=30)
+    title: Annotated[Text | None, NOT_NULL] = Field(default=None, min_length=1, max_length=5000)
+    issuer_unit_id: BodyId | None = None
+    place: Annotated[Text | None, NOT_NULL] = Field(default=None, max_length=100)
     issued_on: date | None = None
-    implements: str | None = Field(default=None, max_length=60)
+    implements: Text | None = Field(default=None, max_length=60)
     implements_date: date | None = None
-    period: str | None = Field(default=None, max_length=60)
-    vision_year: int | None = Field(default=None, ge=1945, le=2200)
-    signer: str | None = Field(default=None, max_length=200)
-    signer_title: str | None = Field(default=None, max_length=200)
-    recipients: list[str] | None = Field(default=None, max_length=200)
+    period: Annotated[Text | None, NOT_NULL] = Field(default=None, max_length=60)
+    vision_year: int | None = Field(default=None, ge=1945, le=2200, strict=True)
+    signer: Annotated[Name | None, NOT_NULL] = Field(default=None, max_length=200)
+    signer_title: Annotated[Text | None, NOT_NULL] = Field(default=None, max_length=200)
+    recipients: Annotated[list[Recipient] | None, NOT_NULL] = Field(default=None, max_length=200)
 
 
 class TaskPublic(BaseModel):
@@ -212,8 +238,8 @@ class AssignmentCreate(BaseModel):
         {"task_id": 1, "unit_ids": [3, 4], "role": "lead", "due_on": "2022-03-31"}
     ]})
 
-    task_id: int
-    unit_ids: list[int] = Field(min_length=1, max_length=500)
+    task_id: BodyId
+    unit_ids: list[BodyId] = Field(min_length=1, max_length=500)
     role: AssignmentRole = AssignmentRole.LEAD
     due_on: date | None = None
 
@@ -249,13 +275,13 @@ class StatusUpdateCreate(BaseModel):
     }]})
 
     status: Status
-    progress: int | None = Field(default=None, ge=0, le=100)
-    summary: str = Field(default="", max_length=10_000)
-    difficulties: str = Field(default="", max_length=10_000)
-    indicator_values: dict[str, float] = Field(default_factory=dict, max_length=50,
-                                               examples=[{"lop_tap_huan": 1}])
+    progress: int | None = Field(default=None, ge=0, le=100, strict=True)
+    summary: MultilineText = Field(default="", max_length=10_000)
+    difficulties: MultilineText = Field(default="", max_length=10_000)
+    indicator_values: dict[IndicatorCode, FiniteFloat] = Field(default_factory=dict, max_length=50,
+                                                               examples=[{"lop_tap_huan": 1}])
     evidence_links: list[HttpUrl] = Field(default_factory=list, max_length=20)
-    period: str = Field(default="", max_length=40, examples=["2026-Q4"],
+    period: Text = Field(default="", max_length=40, examples=["2026-Q4"],
                         description="Reporting period, for ongoing (thường xuyên) tasks.")
 
 
@@ -280,16 +306,16 @@ class StatusUpdatePublic(BaseModel):
     assignment_version: int | None = None
 
 
-class OfficialUpdate(BaseModel):
-    """Changes to an official (admin)."""
+class OfficialUpdate(PatchBody):
+    """Changes to an official (admin); only the unit can be cleared with null."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"title": "Phó Trưởng ban", "active": True}]})
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    title: str | None = Field(default=None, max_length=200)
-    role: Role | None = None
-    unit_id: int | None = None
-    active: bool | None = None
+    name: Annotated[Name | None, NOT_NULL] = Field(default=None, min_length=1, max_length=200)
+    title: Annotated[Text | None, NOT_NULL] = Field(default=None, max_length=200)
+    role: Annotated[Role | None, NOT_NULL] = None
+    unit_id: BodyId | None = None
+    active: Annotated[bool | None, NOT_NULL] = None
 
 
 class TokenPublic(BaseModel):
@@ -302,6 +328,7 @@ class TokenPublic(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime | None = None
 
 
 class UpdateReview(BaseModel):
@@ -312,7 +339,7 @@ class UpdateReview(BaseModel):
     ]})
 
     decision: ReviewDecision
-    reason: str = Field(default="", max_length=5000)
+    reason: MultilineText = Field(default="", max_length=5000)
 
 
 class UnitPlanCreate(BaseModel):
@@ -324,10 +351,10 @@ class UnitPlanCreate(BaseModel):
         "link": "https://vanban.example.vn/05-KH-CB.pdf",
     }]})
 
-    unit_id: int | None = Field(default=None, description="Defaults to the caller's unit.")
-    number: str = Field(min_length=1, max_length=60)
+    unit_id: BodyId | None = Field(default=None, description="Defaults to the caller's unit.")
+    number: Text = Field(min_length=1, max_length=60)
     issued_on: date
-    title: str = Field(min_length=1, max_length=1000)
+    title: Text = Field(min_length=1, max_length=1000)
     link: HttpUrl | None = None
 
 
@@ -355,14 +382,14 @@ class InspectionCreate(BaseModel):
         "follow_ups": ["Bổ sung phân công nhiệm vụ cho từng đảng viên trước ngày 30/7/2023."],
     }]})
 
-    plan_id: int
-    unit_id: int
+    plan_id: BodyId
+    unit_id: BodyId
     kind: InspectionKind
     inspected_on: date
-    findings: str = Field(default="", max_length=20_000)
-    conclusion: str = Field(default="", max_length=10_000)
-    follow_ups: list[str] = Field(default_factory=list, max_length=50)
-    inspecting_unit_id: int | None = Field(default=None, description="Defaults to the caller's unit.")
+    findings: MultilineText = Field(default="", max_length=20_000)
+    conclusion: MultilineText = Field(default="", max_length=10_000)
+    follow_ups: list[FollowUp] = Field(default_factory=list, max_length=50)
+    inspecting_unit_id: BodyId | None = Field(default=None, description="Defaults to the caller's unit.")
 
 
 class InspectionPublic(BaseModel):
@@ -390,7 +417,7 @@ class ReviewRoundCreate(BaseModel):
     }]})
 
     kind: ReviewRoundKind
-    title: str = Field(default="", max_length=500)
+    title: Text = Field(default="", max_length=500)
     period_end: date
     submit_by: date
 
@@ -434,11 +461,11 @@ class SubmissionCreate(BaseModel):
         "link": "https://vanban.example.vn/bao-cao-so-ket.pdf",
     }]})
 
-    unit_id: int | None = Field(default=None, description="Defaults to the caller's unit.")
-    summary: str = Field(min_length=1, max_length=20_000)
-    results: str = Field(default="", max_length=20_000)
-    difficulties: str = Field(default="", max_length=10_000)
-    proposals: str = Field(default="", max_length=10_000)
+    unit_id: BodyId | None = Field(default=None, description="Defaults to the caller's unit.")
+    summary: MultilineText = Field(min_length=1, max_length=20_000)
+    results: MultilineText = Field(default="", max_length=20_000)
+    difficulties: MultilineText = Field(default="", max_length=10_000)
+    proposals: MultilineText = Field(default="", max_length=10_000)
     link: HttpUrl | None = None
 
 

@@ -1,6 +1,6 @@
 """Settings of the assignments service, from PLANTRACK_* environment variables."""
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.db import sqlite_default_url
@@ -25,12 +25,27 @@ class AssignmentsSettings(BaseSettings):
     admin_token: str = Field(
         default="",
         validation_alias=AliasChoices("PLANTRACK_ASSIGNMENTS_ADMIN_TOKEN", "PLANTRACK_ADMIN_TOKEN"),
-        description="Bootstrap admin token, installed on first start when no admin exists.",
+        description="The bootstrap admin token; a changed value replaces the old one, an empty one revokes it.",
     )
+
+    @field_validator("admin_token")
+    @classmethod
+    def _not_a_placeholder(cls, value: str) -> str:
+        if value.startswith("replace-"):
+            raise ValueError("PLANTRACK_ADMIN_TOKEN still holds the placeholder of .env.example; "
+                             "set a secret of your own (openssl rand -hex 32)")
+        return value
     relay_enabled: bool = Field(default=True, description="Run the outbox relay inside the API process.")
     relay_batch_size: int = 100
     relay_poll_interval: float = 0.5
     max_body_bytes: int = 1_000_000
+    import_max_bytes: int = Field(
+        default=1_000_000, gt=0,
+        description="Largest plan document POST /plans/import reads (413 beyond); max_body_bytes applies too.",
+    )
+    import_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest time reading one plan document may take (422 beyond).",
+    )
     page_size_max: int = 200
     due_soon_days: int = 7
     log_level: str = Field(

@@ -1,11 +1,17 @@
 """Email wording, in Vietnamese."""
 
+import re
 from dataclasses import dataclass
 
 from shared.events import AssignmentStatusChangedV1, Event, ReviewRoundOpenedV1, StatusUpdateReviewedV1
+from shared.validation import strip_invisible
 from shared.vietnamese import date_line, local_time, review_kind_label, short_date, status_label
 
 SIGNATURE = ["Trân trọng,", "Hệ thống theo dõi thực hiện kế hoạch plantrack"]
+
+
+_SUBJECT_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")  # controls and line breaks
+_BODY_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # controls but tab and newline
 
 
 @dataclass(frozen=True)
@@ -14,6 +20,14 @@ class Rendered:
 
     subject: str
     body: str
+
+    @classmethod
+    def of(cls, subject: str, body: str) -> "Rendered":
+        """An email without bidi or zero-width characters (which can disguise what it says) or
+        control characters, and with a one-line subject, whatever the event carried."""
+        subject = _SUBJECT_BREAKS.sub(" ", strip_invisible(subject))
+        body = _BODY_CONTROLS.sub("", strip_invisible(body.replace("\r\n", "\n").replace("\r", "\n")))
+        return cls(subject=subject, body=body)
 
 
 def status_changed_email(event: AssignmentStatusChangedV1, recipient_name: str, place: str) -> Rendered:
@@ -51,7 +65,7 @@ def status_changed_email(event: AssignmentStatusChangedV1, recipient_name: str, 
         "",
         f"Mã tham chiếu: {event.correlation_id or event.event_id}",
     ]
-    return Rendered(subject=subject, body="\n".join(lines))
+    return Rendered.of(subject, "\n".join(lines))
 
 
 def _footer(event: Event) -> list[str]:
@@ -80,7 +94,7 @@ def update_returned_email(event: StatusUpdateReviewedV1, recipient_name: str, pl
         "",
         "Đề nghị đồng chí bổ sung, hoàn thiện và gửi lại báo cáo về nhiệm vụ này.",
     ]
-    return Rendered(subject=subject, body="\n".join(lines + _footer(event)))
+    return Rendered.of(subject, "\n".join(lines + _footer(event)))
 
 
 def review_round_email(event: ReviewRoundOpenedV1, recipient_name: str, unit_name: str, place: str) -> Rendered:
@@ -102,4 +116,4 @@ def review_round_email(event: ReviewRoundOpenedV1, recipient_name: str, unit_nam
         "",
         f"Báo cáo nộp sau ngày {short_date(p.submit_by)} được ghi nhận là nộp trễ hạn.",
     ]
-    return Rendered(subject=subject, body="\n".join(lines + _footer(event)))
+    return Rendered.of(subject, "\n".join(lines + _footer(event)))

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from services.reporting.models import ReportAssignment, ReportPlan, ReportReviewRound
 from services.reporting.progress import RoundUnit
 from shared.due import due_state
+from shared.validation import strip_invisible
 from shared.vietnamese import (
     DUE_STATE_LABELS,
     ROLE_LABELS,
@@ -43,11 +44,39 @@ def plan_rows(session: Session, plan_id: int) -> list[ReportAssignment]:
     return sorted(rows, key=lambda r: (_task_sort_key(r.task_code), r.unit_code, r.id))
 
 
-def _spreadsheet_csv(header: list[str]) -> tuple[io.StringIO, Any]:
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> object:
+    """A cell a spreadsheet shows as it is (OWASP, CSV injection).
+
+    Text loses bidi and zero-width characters, then, if it starts with = + - @ tab or CR, gets a
+    leading "'" so that no spreadsheet runs it as a formula. Only text is touched: numbers the
+    export itself computes (row number, progress) are ints and stay numbers, even negative ones;
+    a number typed by a user inside a text ("-5 đảng viên") is text and gets the quote.
+    """
+    if not isinstance(value, str):
+        return value
+    text = strip_invisible(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+class _SafeWriter:
+    """A csv writer whose rows go through safe_cell()."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\r\n")
+
+    def writerow(self, row: list[Any]) -> None:
+        """Write one row of neutralised cells."""
+        self._writer.writerow([safe_cell(value) for value in row])
+
+
+def _spreadsheet_csv(header: list[str]) -> tuple[io.StringIO, _SafeWriter]:
     """A CSV buffer that spreadsheet programs open with the diacritics right (UTF-8 BOM, CRLF)."""
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = _SafeWriter(out)
     writer.writerow(header)
     return out, writer
 

@@ -10,6 +10,7 @@ from services.assignments.api.deps import ActorDep, PageDep, StateDep, parse_if_
 from services.assignments.domain import DueState, Status
 from services.assignments.models import StatusUpdate
 from services.assignments.schemas import AssignmentPublic, Page, StatusUpdateCreate, StatusUpdatePublic
+from shared.validation import DbId, QueryId
 from shared.vietnamese import local_date
 
 router = APIRouter(prefix="/assignments", tags=["assignments"])
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/assignments", tags=["assignments"])
 @router.get("", response_model=Page[AssignmentPublic])
 def list_assignments(
     actor: ActorDep, state: StateDep, page: PageDep,
-    plan_id: int | None = None, unit_id: int | None = None,
+    plan_id: QueryId = None, unit_id: QueryId = None,
     status_: Annotated[Status | None, Query(alias="status")] = None,
     due_state: DueState | None = None,
 ) -> dict:
@@ -33,7 +34,7 @@ def list_assignments(
 
 
 @router.get("/{assignment_id}")
-def get_assignment(assignment_id: int, actor: ActorDep, state: StateDep, response: Response) -> AssignmentPublic:
+def get_assignment(assignment_id: DbId, actor: ActorDep, state: StateDep, response: Response) -> AssignmentPublic:
     """One assignment; its ETag is the version to send back in If-Match."""
     with state.uow() as session:
         a = tracking.visible_assignment(session, actor=actor, assignment_id=assignment_id)
@@ -43,7 +44,7 @@ def get_assignment(assignment_id: int, actor: ActorDep, state: StateDep, respons
 
 @router.post("/{assignment_id}/updates", status_code=status.HTTP_201_CREATED)
 def post_update(
-    assignment_id: int, data: StatusUpdateCreate, actor: ActorDep, state: StateDep, response: Response,
+    assignment_id: DbId, data: StatusUpdateCreate, actor: ActorDep, state: StateDep, response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> StatusUpdatePublic:
     """Report status and progress (officer of the assigned unit); 409 on an illegal transition or a
@@ -57,7 +58,7 @@ def post_update(
 
 
 @router.get("/{assignment_id}/updates", response_model=Page[StatusUpdatePublic])
-def list_updates(assignment_id: int, actor: ActorDep, state: StateDep, page: PageDep) -> dict:
+def list_updates(assignment_id: DbId, actor: ActorDep, state: StateDep, page: PageDep) -> dict:
     """The history of updates of an assignment, oldest first."""
     with state.uow() as session:
         tracking.visible_assignment(session, actor=actor, assignment_id=assignment_id)

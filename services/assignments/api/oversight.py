@@ -1,8 +1,7 @@
 """Routes for supervision: reviewing updates, inspections, review rounds and the audit trail."""
 
-from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from services.assignments import oversight, review_rounds, tracking
 from services.assignments.access import require_role
@@ -20,12 +19,13 @@ from services.assignments.schemas import (
     SubmissionPublic,
     UpdateReview,
 )
+from shared.validation import DbId, QueryId, QueryText
 
 router = APIRouter(tags=["oversight"])
 
 
 @router.post("/updates/{update_id}/review", response_model=StatusUpdatePublic)
-def review_update(update_id: int, data: UpdateReview, actor: ActorDep, state: StateDep) -> object:
+def review_update(update_id: DbId, data: UpdateReview, actor: ActorDep, state: StateDep) -> object:
     """Accept or return a unit's latest update (supervisor over the unit); a return needs a reason
     and the unit must report again."""
     with state.uow() as session:
@@ -41,7 +41,7 @@ def record_inspection(data: InspectionCreate, actor: ActorDep, state: StateDep) 
 
 @router.get("/inspections", response_model=Page[InspectionPublic])
 def list_inspections(
-    actor: ActorDep, state: StateDep, page: PageDep, plan_id: int | None = None, unit_id: int | None = None,
+    actor: ActorDep, state: StateDep, page: PageDep, plan_id: QueryId = None, unit_id: QueryId = None,
 ) -> dict:
     """Inspections within the caller's scope, newest first."""
     with state.uow() as session:
@@ -51,7 +51,7 @@ def list_inspections(
 
 
 @router.get("/reviews/{round_id}")
-def get_review(round_id: int, actor: ActorDep, state: StateDep) -> ReviewRoundPublic:
+def get_review(round_id: DbId, actor: ActorDep, state: StateDep) -> ReviewRoundPublic:
     """A review round with each expected unit's submission state (within the caller's scope)."""
     with state.uow() as session:
         round_ = review_rounds.get_round(session, round_id)
@@ -59,14 +59,14 @@ def get_review(round_id: int, actor: ActorDep, state: StateDep) -> ReviewRoundPu
 
 
 @router.post("/reviews/{round_id}/submissions", status_code=status.HTTP_201_CREATED)
-def submit_review(round_id: int, data: SubmissionCreate, actor: ActorDep, state: StateDep) -> SubmissionPublic:
+def submit_review(round_id: DbId, data: SubmissionCreate, actor: ActorDep, state: StateDep) -> SubmissionPublic:
     """Submit the unit's review report (officer of an expected unit), once per round."""
     with state.uow() as session:
         return review_rounds.submit(session, actor=actor, round_id=round_id, data=data)
 
 
 @router.get("/reviews/{round_id}/submissions", response_model=list[SubmissionPublic])
-def list_submissions(round_id: int, actor: ActorDep, state: StateDep) -> object:
+def list_submissions(round_id: DbId, actor: ActorDep, state: StateDep) -> object:
     """Submitted reports of a round, within the caller's scope."""
     with state.uow() as session:
         return review_rounds.list_submissions(session, actor=actor, round_id=round_id)
@@ -75,8 +75,8 @@ def list_submissions(round_id: int, actor: ActorDep, state: StateDep) -> object:
 @router.get("/audit", response_model=Page[AuditPublic])
 def audit_trail(
     actor: ActorDep, state: StateDep, page: PageDep,
-    entity_type: str | None = None, entity_id: str | None = None, actor_id: int | None = None,
-    action: str | None = None, correlation_id: Annotated[str | None, Query(max_length=120)] = None,
+    entity_type: QueryText = None, entity_id: QueryText = None, actor_id: QueryId = None,
+    action: QueryText = None, correlation_id: QueryText = None,
 ) -> dict:
     """The audit trail, newest first (admin). It has no write route: entries are append-only."""
     require_role(actor, Role.ADMIN)

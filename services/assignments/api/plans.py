@@ -3,13 +3,17 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from services.assignments import oversight, planning, queries, review_rounds
 from services.assignments.access import require_role
-from services.assignments.api.deps import ActorDep, PageDep, StateDep, page_of, parse_if_match
+from services.assignments.api.deps import ActorDep, AppState, PageDep, StateDep, page_of, parse_if_match
+from services.assignments.auth import Actor
 from services.assignments.domain import PlanStatus, Role
 from services.assignments.errors import Invalid
 from services.assignments.models import Plan, Task
+from services.assignments.plan_import import ParseTimeout, time_limit
 from services.assignments.schemas import (
     AssignmentCreate,
     AssignmentPublic,
@@ -26,6 +30,8 @@ from services.assignments.schemas import (
     UnitPlanCreate,
     UnitPlanPublic,
 )
+from shared.problems import Problem
+from shared.validation import DbId
 from shared.vietnamese import local_date
 
 router = APIRouter(prefix="/plans", tags=["plans"])
@@ -48,23 +54,55 @@ def create_plan(data: PlanCreate, actor: ActorDep, state: StateDep) -> PlanPubli
         return _plan_public(plan, tasks)
 
 
+async def _read_document(request: Request, limit: int) -> bytes:
+    """The request body, or 413 as soon as it passes `limit` bytes."""
+    too_large = Problem(413, f"The document is larger than the limit of {limit} bytes.")
+    length = request.headers.get("content-length", "")
+    if length.isascii() and length.isdigit() and int(length) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _import_document(state: AppState, actor: Actor, text: str) -> PlanImportResult:
+    """Parse and match a document (in a worker thread), within the import time limit."""
+    seconds = state.settings.import_timeout_seconds
+    try:
+        with time_limit(seconds), state.uow() as session:
+            return planning.import_plan(session, actor=actor, text=text)
+    except ParseTimeout as exc:
+        raise Invalid(f"Reading the document took longer than {seconds:g} seconds: split it into smaller "
+                      "documents, or leave out what is not part of the plan.") from exc
+    except ValidationError as exc:  # e.g. more tasks than a plan holds; over-long texts are cut instead
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "plan"
+        raise Invalid(f"The document does not fit in a plan: {where}: {error['msg']}.") from exc
+
+
 @router.post("/import", openapi_extra={"requestBody": {"content": {"text/plain": {"example": IMPORT_EXAMPLE}}}})
 async def import_plan(request: Request, actor: ActorDep, state: StateDep) -> PlanImportResult:
     """Read the plain text (UTF-8) of a plan document into a draft to review (admin); saves nothing.
 
     Send the document as `text/plain`. The answer holds a `plan` body ready for `POST /plans`, the
-    assignments the document's responsible clauses suggest, and warnings for what was not found.
+    assignments the document's responsible clauses suggest, and warnings for what was not found
+    (texts longer than a plan allows are cut, with a warning). A document over `import_max_bytes`
+    is refused with 413; one that takes longer than `import_timeout_seconds` to read, or that holds
+    more tasks than a plan, with 422. Reading runs in a worker thread: the service keeps answering.
     """
     require_role(actor, Role.ADMIN)
-    raw = await request.body()
+    raw = await _read_document(request, state.settings.import_max_bytes)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise Invalid("The document must be UTF-8 text.") from exc
     if not text.strip():
         raise Invalid("The document is empty.")
-    with state.uow() as session:
-        return planning.import_plan(session, actor=actor, text=text)
+    return await run_in_threadpool(_import_document, state, actor, text)
 
 
 @router.get("", response_model=Page[PlanPublic])
@@ -79,8 +117,8 @@ def list_plans(
         return listing | {"data": [_plan_public(p, []) for p in listing["data"]]}
 
 
-@router.get("/{plan_id}")
-def get_plan(plan_id: int, actor: ActorDep, state: StateDep, response: Response) -> PlanPublic:
+@router.get("/{plan_id:id}")  # ":id": "/plans/import" is no plan id (shared.validation)
+def get_plan(plan_id: DbId, actor: ActorDep, state: StateDep, response: Response) -> PlanPublic:
     """One plan with its tasks; its ETag is the version to send back in If-Match when editing a draft."""
     with state.uow() as session:
         plan = planning.get_plan(session, plan_id)
@@ -88,9 +126,9 @@ def get_plan(plan_id: int, actor: ActorDep, state: StateDep, response: Response)
         return _plan_public(plan, planning.plan_tasks(session, plan_id))
 
 
-@router.patch("/{plan_id}")
+@router.patch("/{plan_id:id}")
 def update_plan(
-    plan_id: int, data: PlanUpdate, actor: ActorDep, state: StateDep, response: Response,
+    plan_id: DbId, data: PlanUpdate, actor: ActorDep, state: StateDep, response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> PlanPublic:
     """Correct a draft plan's identity (admin); 409 once published, 412 on a stale If-Match."""
@@ -103,7 +141,7 @@ def update_plan(
 
 @router.post("/{plan_id}/tasks", status_code=status.HTTP_201_CREATED)
 def add_task(
-    plan_id: int, data: TaskCreate, actor: ActorDep, state: StateDep, response: Response,
+    plan_id: DbId, data: TaskCreate, actor: ActorDep, state: StateDep, response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> PlanPublic:
     """Add a task to a draft plan (admin); 409 once published or when the code exists."""
@@ -115,7 +153,7 @@ def add_task(
 
 
 @router.post("/{plan_id}/publish")
-def publish_plan(plan_id: int, actor: ActorDep, state: StateDep) -> PlanPublic:
+def publish_plan(plan_id: DbId, actor: ActorDep, state: StateDep) -> PlanPublic:
     """Publish a draft plan: its assignments come into force and units can report (admin)."""
     with state.uow() as session:
         plan = planning.change_plan_status(session, actor=actor, plan_id=plan_id, new=PlanStatus.PUBLISHED)
@@ -123,7 +161,7 @@ def publish_plan(plan_id: int, actor: ActorDep, state: StateDep) -> PlanPublic:
 
 
 @router.post("/{plan_id}/close")
-def close_plan(plan_id: int, actor: ActorDep, state: StateDep) -> PlanPublic:
+def close_plan(plan_id: DbId, actor: ActorDep, state: StateDep) -> PlanPublic:
     """Close a published plan: no more reports (admin)."""
     with state.uow() as session:
         plan = planning.change_plan_status(session, actor=actor, plan_id=plan_id, new=PlanStatus.CLOSED)
@@ -131,7 +169,7 @@ def close_plan(plan_id: int, actor: ActorDep, state: StateDep) -> PlanPublic:
 
 
 @router.post("/{plan_id}/assignments", status_code=status.HTTP_201_CREATED)
-def assign_task(plan_id: int, data: AssignmentCreate, actor: ActorDep, state: StateDep) -> list[AssignmentPublic]:
+def assign_task(plan_id: DbId, data: AssignmentCreate, actor: ActorDep, state: StateDep) -> list[AssignmentPublic]:
     """Assign a task of the plan to one or many units at once (admin); all or nothing."""
     today = local_date()
     soon = state.settings.due_soon_days
@@ -141,21 +179,21 @@ def assign_task(plan_id: int, data: AssignmentCreate, actor: ActorDep, state: St
 
 
 @router.post("/{plan_id}/unit-plans", status_code=status.HTTP_201_CREATED, response_model=UnitPlanPublic)
-def register_unit_plan(plan_id: int, data: UnitPlanCreate, actor: ActorDep, state: StateDep) -> object:
+def register_unit_plan(plan_id: DbId, data: UnitPlanCreate, actor: ActorDep, state: StateDep) -> object:
     """Register the unit's own implementing document for this plan (officer of the unit)."""
     with state.uow() as session:
         return oversight.register_unit_plan(session, actor=actor, plan_id=plan_id, data=data)
 
 
 @router.get("/{plan_id}/unit-plans", response_model=list[UnitPlanPublic])
-def list_unit_plans(plan_id: int, actor: ActorDep, state: StateDep) -> object:
+def list_unit_plans(plan_id: DbId, actor: ActorDep, state: StateDep) -> object:
     """Registered unit plans, within the caller's scope."""
     with state.uow() as session:
         return oversight.list_unit_plans(session, actor=actor, plan_id=plan_id)
 
 
 @router.get("/{plan_id}/completeness", response_model=list[UnitCompleteness])
-def completeness(plan_id: int, actor: ActorDep, state: StateDep) -> object:
+def completeness(plan_id: DbId, actor: ActorDep, state: StateDep) -> object:
     """Per assigned unit: assignments done and overdue, and whether its own plan is registered."""
     with state.uow() as session:
         planning.get_plan(session, plan_id)
@@ -164,7 +202,7 @@ def completeness(plan_id: int, actor: ActorDep, state: StateDep) -> object:
 
 
 @router.post("/{plan_id}/reviews", status_code=status.HTTP_201_CREATED)
-def open_review(plan_id: int, data: ReviewRoundCreate, actor: ActorDep, state: StateDep) -> ReviewRoundPublic:
+def open_review(plan_id: DbId, data: ReviewRoundCreate, actor: ActorDep, state: StateDep) -> ReviewRoundPublic:
     """Open a review round (sơ kết / tổng kết); every assigned unit is expected to report."""
     with state.uow() as session:
         round_ = review_rounds.open_round(session, actor=actor, plan_id=plan_id, data=data)
@@ -172,7 +210,7 @@ def open_review(plan_id: int, data: ReviewRoundCreate, actor: ActorDep, state: S
 
 
 @router.get("/{plan_id}/reviews", response_model=list[ReviewRoundPublic])
-def list_reviews(plan_id: int, actor: ActorDep, state: StateDep) -> object:
+def list_reviews(plan_id: DbId, actor: ActorDep, state: StateDep) -> object:
     """Review rounds of the plan with completeness and timeliness."""
     with state.uow() as session:
         return [review_rounds.round_view(session, actor=actor, round_=r)
