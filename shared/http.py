@@ -1,33 +1,55 @@
-"""HTTP glue shared by the service apps: request ids and health endpoints."""
+"""HTTP glue shared by the service apps: request ids, body limit, docs and health endpoints."""
 
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from pydantic import BaseModel
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.body_limit import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware
 from shared.logging import correlation_id_var
+from shared.openapi import install_openapi
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
-class RequestIdMiddleware(BaseHTTPMiddleware):
-    """Take X-Request-ID (or make one), expose it to logs and events, echo it back."""
+class RequestIdMiddleware:
+    """Take X-Request-ID (or make one), expose it to logs and events, echo it back (pure ASGI)."""
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        incoming = request.headers.get("x-request-id", "")
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get("x-request-id", "")
         request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
-        request.state.request_id = request_id
+        # request.state reads scope["state"]; the server may have put the lifespan state there
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
         token = correlation_id_var.set(request_id)
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_id)
         finally:
             correlation_id_var.reset(token)
-        response.headers["X-Request-ID"] = request_id
-        return response
+
+
+class Readiness(BaseModel):
+    """What `/ready` answers: ok, or which dependency is down."""
+
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str]
 
 
 def health_router(checks: dict[str, Callable[[], Awaitable[object]]]) -> APIRouter:
@@ -38,7 +60,8 @@ def health_router(checks: dict[str, Callable[[], Awaitable[object]]]) -> APIRout
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/ready", summary="Readiness: database and broker reachable")
+    @router.get("/ready", summary="Readiness: database and broker reachable", response_model=Readiness,
+                responses={503: {"model": Readiness, "description": "A dependency does not answer"}})
     async def ready() -> JSONResponse:
         results: dict[str, str] = {}
         for name, check in checks.items():
@@ -54,6 +77,9 @@ def health_router(checks: dict[str, Callable[[], Awaitable[object]]]) -> APIRout
     return router
 
 
-def install_common(app: FastAPI) -> None:
-    """Request ids on every response."""
+def install_common(app: FastAPI, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    """Request ids on every response, the body size limit, offline docs and error responses in OpenAPI."""
+    # the last added middleware is the outermost: request ids first, then the limit, before any route
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
+    install_openapi(app)

@@ -7,9 +7,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
 
 log = logging.getLogger("plantrack.http")
 
@@ -57,6 +56,17 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str,
     return f"Invalid {where}: {first['msg']}", errors
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (Starlette names only the first route's)."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        regex = getattr(route, "path_regex", None)
+        if route.methods and regex is not None and regex.match(path):
+            methods |= route.methods
+    return sorted(methods)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Route every error type to a problem+json response (never a bare 500 with a trace)."""
 
@@ -70,6 +80,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         response = problem_response(request, exc.status_code, detail)
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))
         return response
 
     @app.exception_handler(RequestValidationError)
@@ -82,24 +94,3 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.exception("unhandled error", extra={"path": request.url.path})
         return problem_response(request, 500, "An unexpected error occurred; it has been logged.")
 
-
-class BodySizeLimit(BaseHTTPMiddleware):
-    """Refuse request bodies larger than `max_bytes` with 413 before reading them."""
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        super().__init__(app)
-        self.max_bytes = max_bytes
-
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            return problem_response(
-                request, 413, f"Request body is larger than the limit of {self.max_bytes} bytes."
-            )
-        if length is None and request.method in {"POST", "PUT", "PATCH"}:
-            body = await request.body()
-            if len(body) > self.max_bytes:
-                return problem_response(
-                    request, 413, f"Request body is larger than the limit of {self.max_bytes} bytes."
-                )
-        return await call_next(request)

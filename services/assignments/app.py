@@ -18,7 +18,7 @@ from shared.logging import setup_logging
 from shared.messaging.broker import make_broker
 from shared.messaging.publisher import connect_until_stopped, outbox_publisher
 from shared.messaging.relay import DueRowWorker, outbox_relay
-from shared.problems import BodySizeLimit, install_problem_handlers
+from shared.problems import install_problem_handlers
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("plantrack.assignments")
@@ -69,8 +69,7 @@ def create_app(settings: AssignmentsSettings | None = None) -> FastAPI:
                   lifespan=lifespan)
     app.state.plantrack = state
     install_problem_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    install_common(app)
+    install_common(app, max_body_bytes=settings.max_body_bytes)
 
     async def database_ok() -> bool:
         await asyncio.to_thread(ping, engine)
