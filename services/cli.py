@@ -33,12 +33,32 @@ def _wait_ready(name: str, url: str, proc: subprocess.Popen[bytes], timeout: flo
     raise SystemExit(f"{name} did not become ready at {url} within {timeout}s")
 
 
+def local_admin_token(env: dict[str, str]) -> tuple[str, Path, bool]:
+    """The admin token kept with the local data (`<data dir>/admin-token`, mode 0600), made on
+    first use; returns it, its file, and whether it was just made."""
+    data_dir = Path(env.get("PLANTRACK_ASSIGNMENTS_DATA_DIR") or env.get("PLANTRACK_DATA_DIR") or "data")
+    path = data_dir / "admin-token"
+    try:
+        return path.read_text(encoding="ascii").strip(), path, False
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = "pt_admin_" + secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others
+    with os.fdopen(fd, "w", encoding="ascii") as file:
+        file.write(token + "\n")
+    return token, path, True
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the three services (consumers first), optionally load the demo, stop on Ctrl-C."""
     env = dict(os.environ)
     if not env.get("PLANTRACK_ADMIN_TOKEN"):
-        env["PLANTRACK_ADMIN_TOKEN"] = "pt_admin_" + secrets.token_urlsafe(16)
-        print(f"PLANTRACK_ADMIN_TOKEN not set; this run's admin token: {env['PLANTRACK_ADMIN_TOKEN']}")
+        token, path, made = local_admin_token(env)
+        env["PLANTRACK_ADMIN_TOKEN"] = token
+        print(f"PLANTRACK_ADMIN_TOKEN not set; the admin token is in {path} "
+              f"({'made now' if made else 'kept from an earlier run'}). "
+              f"Use it with: export PLANTRACK_ADMIN_TOKEN=$(cat {path})")
     env.setdefault("PYTHONPATH", str(ROOT))
     ports = {"assignments": args.port, "notifications": args.port + 1, "reporting": args.port + 2}
     procs: dict[str, subprocess.Popen[bytes]] = {}

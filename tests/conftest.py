@@ -20,10 +20,20 @@ from tests.support.servers import Postgres, Rabbit, run_name
 ROOT = Path(__file__).resolve().parents[1]
 
 
+COMPOSE_FILES = (ROOT / "docker-compose.yml", ROOT / "docker-compose.test.yml")
+
+
 @pytest.fixture(scope="session")
-def docker_compose_file() -> str:
-    """pytest-docker: the project's own compose file."""
-    return str(ROOT / "docker-compose.yml")
+def docker_compose_file() -> list[str]:
+    """pytest-docker: the project's own compose file, plus the override that publishes AMQP and
+    PostgreSQL (on free local ports) with test credentials."""
+    return [str(f) for f in COMPOSE_FILES]
+
+
+@pytest.fixture(scope="session")
+def docker_compose_command() -> str:
+    """pytest-docker: compose with the example secrets (the real .env is not needed for tests)."""
+    return f'docker compose --env-file "{ROOT / ".env.example"}"'
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +68,8 @@ def rabbit(request: pytest.FixtureRequest) -> Rabbit:
         port = services.port_for("rabbitmq", 5672)
         server = Rabbit(
             url=f"amqp://guest:guest@{ip}:{port}/",
-            ctl=("docker", "compose", "-f", str(ROOT / "docker-compose.yml"), "-p", project,
+            ctl=("docker", "compose", "--env-file", str(ROOT / ".env.example"),
+                 *(arg for f in COMPOSE_FILES for arg in ("-f", str(f))), "-p", project,
                  "exec", "-T", "rabbitmq", "rabbitmqctl"),
         )
         _wait(lambda: server._ctl("status"), "RabbitMQ")

@@ -1,9 +1,13 @@
 """Sending email over SMTP."""
 
 import asyncio
+import re
 import smtplib
+from email.errors import HeaderParseError
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
+
+from email_validator import EmailNotValidError, validate_email
 
 from services.notifications.models import OutgoingEmail
 from services.notifications.settings import NotificationsSettings
@@ -16,8 +20,35 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _never_sendable(row: OutgoingEmail) -> str | None:
+    """Why the row can never be sent as it is (retrying would loop forever), or None."""
+    for name, value in (("recipient", row.recipient), ("correlation id", row.correlation_id),
+                        ("Message-ID", row.message_id)):
+        if _CONTROL.search(value):
+            return f"{name} contains control characters: {value!r}"
+    try:
+        validate_email(row.recipient, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return f"invalid recipient address {row.recipient!r}: {exc}"
+    return None
+
+
 def build_message(row: OutgoingEmail, sender: str) -> EmailMessage:
-    """The MIME message for an outgoing email row (UTF-8, with a stable Message-ID)."""
+    """The MIME message for an outgoing email row (UTF-8, with a stable Message-ID); raises
+    PermanentFailure when the row holds a value no email can carry."""
+    reason = _never_sendable(row)
+    if reason is not None:
+        raise PermanentFailure(reason)
+    try:
+        return _build(row, sender)
+    except (ValueError, TypeError, HeaderParseError) as exc:
+        raise PermanentFailure(f"cannot build the email: {type(exc).__name__}: {exc}") from exc
+
+
+def _build(row: OutgoingEmail, sender: str) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
     name = _one_line(row.recipient_name)

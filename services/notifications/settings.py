@@ -22,6 +22,13 @@ class NotificationsSettings(BaseSettings):
     data_dir: str = Field(
         default="data", validation_alias=AliasChoices("PLANTRACK_NOTIFICATIONS_DATA_DIR", "PLANTRACK_DATA_DIR")
     )
+    events_producer_user: str = Field(
+        default="",
+        validation_alias=AliasChoices("PLANTRACK_NOTIFICATIONS_EVENTS_PRODUCER_USER", "PLANTRACK_EVENTS_PRODUCER_USER"),
+        description="RabbitMQ user that publishes the events (the assignments service's); events with "
+                    "another AMQP user_id are dead-lettered. Empty: this service's own AMQP user "
+                    "(single-user mode, for a local broker with one user).",
+    )
     smtp_host: str = Field(
         default="127.0.0.1", validation_alias=AliasChoices("PLANTRACK_SMTP_HOST", "PLANTRACK_NOTIFICATIONS_SMTP_HOST")
     )

@@ -22,6 +22,13 @@ class ReportingSettings(BaseSettings):
     data_dir: str = Field(
         default="data", validation_alias=AliasChoices("PLANTRACK_REPORTING_DATA_DIR", "PLANTRACK_DATA_DIR")
     )
+    events_producer_user: str = Field(
+        default="",
+        validation_alias=AliasChoices("PLANTRACK_REPORTING_EVENTS_PRODUCER_USER", "PLANTRACK_EVENTS_PRODUCER_USER"),
+        description="RabbitMQ user that publishes the events (the assignments service's); events with "
+                    "another AMQP user_id are dead-lettered. Empty: this service's own AMQP user "
+                    "(single-user mode, for a local broker with one user).",
+    )
     prefetch: int = 20
     delivery_limit: int = Field(default=10, description="Deliveries before a message is dead-lettered.")
     graceful_timeout: float = 30.0

@@ -12,8 +12,13 @@ from shared.messaging.topology import EVENTS_EXCHANGE
 log = logging.getLogger("plantrack.publisher")
 
 
-def outbox_publisher(broker: RabbitBroker, *, timeout: float = 10.0) -> Publish:
-    """A publish function for the relay; it raises when RabbitMQ nacks or returns the message."""
+def outbox_publisher(broker: RabbitBroker, *, timeout: float = 10.0, user_id: str | None = None) -> Publish:
+    """A publish function for the relay; it raises when RabbitMQ nacks or returns the message.
+
+    Messages carry the AMQP `user_id` of the connection (`user_id`, by default the broker's own
+    user): RabbitMQ refuses a publish whose user_id is not the connection's, so consumers can
+    trust it to name the producer."""
+    user = user_id if user_id is not None else getattr(broker, "amqp_user", None)
 
     async def publish(row: OutboxMessage) -> None:
         await broker.publish(
@@ -27,6 +32,7 @@ def outbox_publisher(broker: RabbitBroker, *, timeout: float = 10.0) -> Publish:
             content_type="application/json",
             message_type=row.event_type,
             timestamp=row.created_at,
+            user_id=user,
             timeout=timeout,
         )
 

@@ -183,7 +183,9 @@ class Amqp:
 
     async def publish(self, body: bytes, routing_key: str, *, message_id: str | None = None,
                       content_type: str = "application/json", **kw: Any) -> None:
-        """Publish to the events exchange like a relay would (persistent)."""
+        """Publish to the events exchange like a relay would (persistent, with the AMQP user_id
+        of the connection: consumers dead-letter events that lack it)."""
+        kw.setdefault("user_id", self.connection.url.user or "guest")
         exchange = await self.events_exchange()
         await exchange.publish(
             aio_pika.Message(body, message_id=message_id, content_type=content_type,

@@ -13,6 +13,7 @@ from faststream.rabbit.annotations import RabbitMessage
 
 from shared.events import AssignmentStatusChangedV1
 from shared.messaging.broker import declare_dead_letter_queues, make_broker
+from shared.messaging.guard import DELIVERIES_HEADER, ERROR_HEADER, SOURCE_QUEUE_HEADER
 from shared.messaging.topology import EVENTS_EXCHANGE, consumer_queue
 from tests.integration.conftest import Amqp, status_event, wait_until
 
@@ -112,9 +113,13 @@ async def test_poison_messages_are_dead_lettered_and_do_not_block_good_ones(succ
 
     parked = await amqp.take(DLQ, 2, within=15, settle=0.5)
     assert sorted(m.message_id for m in parked) == ["poison-not-json", "poison-wrong-schema"]  # type: ignore[type-var]
-    # retrying cannot fix them: rejected on their first delivery, not after the delivery limit
-    assert all(m.headers["x-first-death-reason"] == "rejected" for m in parked)  # type: ignore[index]
-    assert all(m.headers["x-death"][0]["count"] == 1 for m in parked)  # type: ignore[index]
+    # retrying cannot fix them: parked on their first delivery, with the reason, not after the delivery limit
+    assert all(m.headers[DELIVERIES_HEADER] == 1 for m in parked)  # type: ignore[index]
+    assert all(m.headers[SOURCE_QUEUE_HEADER] == QUEUE for m in parked)  # type: ignore[index]
+    assert all("x-death" not in m.headers for m in parked)  # type: ignore[operator]
+    reasons = {m.message_id: str(m.headers[ERROR_HEADER]) for m in parked}  # type: ignore[index]
+    assert reasons["poison-not-json"].startswith("JSONDecodeError: ")
+    assert reasons["poison-wrong-schema"].startswith("ValidationError: ")
     assert {m.body for m in parked} == {b"{this is not json", json.dumps(wrong_schema).encode()}
 
     # the good event was handled once; the poison never reached the handler
