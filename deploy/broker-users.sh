@@ -50,9 +50,12 @@ ctl add_vhost "$VHOST" >/dev/null 2>&1 || true
 
 # The producer declares the events exchange and publishes to it; it reads nothing.
 grant assignments "^${EVENTS}\$" "^${EVENTS}\$" '^$'
-# A consumer declares its own queues (and, idempotently, the two exchanges it binds them to),
-# binds and consumes them, and publishes to the dead-letter exchange (unreadable or forged events
-# go to its `.dlq` with the reason). It can never publish to plantrack.events.
+# A consumer declares its own queues and its retry exchange `<service>.retry` (and, idempotently,
+# the two shared exchanges it binds them to), binds and consumes them, republishes a failed message
+# to `<service>.retry` (its attempt count in a header) and parks messages in the dead-letter exchange
+# (after the attempt limit, or unreadable or forged at once, with the reason). It can never publish
+# to plantrack.events nor to another service's queues or retry exchange. Policies (delivery limit,
+# dead-lettering) are set by an operator with `plantrack broker-setup`, not by these users.
 for service in notifications reporting; do
   grant "$service" "^(${service}\\..+|${EVENTS}|${DLX})\$" "^(${service}\\..+|${DLX})\$" \
         "^(${service}\\..+|${EVENTS}|${DLX})\$"

@@ -92,8 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             from services.assignments.demo.loader import load_demo
 
             result = load_demo(base, env["PLANTRACK_ADMIN_TOKEN"])
-            print(f"Demo loaded: plan {result.plan_id} (41-KH/ĐUK), {len(result.units)} units; "
-                  f"unit officer {result.officer_email} token: {result.officer_token}")
+            print(f"Demo loaded: plan {result.plan_id} (41-KH/ĐUK), {len(result.units)} units; {result.officer_line()}")
         print("plantrack is running:")
         for name, port in ports.items():
             print(f"  {name:<14} http://{args.host}:{port}  (API docs: /docs)")
@@ -128,8 +127,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             raise SystemExit(f"assignments service at {args.url} not ready after {args.wait}s")
         time.sleep(1)
     result = load_demo(args.url, token)
-    print(f"Demo plan id {result.plan_id}; {result.assignments} new assignments; "
-          f"unit officer {result.officer_email} token: {result.officer_token}")
+    print(f"Demo plan id {result.plan_id}; {result.assignments} new assignments; {result.officer_line()}")
     return 0
 
 
@@ -229,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI document of all events")
     asyncapi.add_argument("--output", "-o", default="")
     asyncapi.set_defaults(func=cmd_asyncapi)
+    from services.broker_cli import add_commands as add_broker_commands
+
+    add_broker_commands(sub)
     return parser
 
 

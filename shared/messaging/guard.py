@@ -11,6 +11,8 @@ ERROR_HEADER = "x-plantrack-error"
 DELIVERIES_HEADER = "x-plantrack-deliveries"
 SOURCE_QUEUE_HEADER = "x-plantrack-dead-lettered-from"
 ORIGINAL_USER_HEADER = "x-plantrack-original-user-id"
+# failed handler attempts so far: counted by the consumer, not by RabbitMQ (4.3 no longer counts nacks)
+ATTEMPTS_HEADER = "x-plantrack-attempts"
 
 # the same alphabet the HTTP layer accepts for X-Request-ID (shared/http.py)
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9._:-]")
@@ -39,6 +41,15 @@ def header_text(text: str, limit: int = 1000) -> str:
 def error_reason(exc: BaseException) -> str:
     """`ExceptionType: message`, header-safe."""
     return header_text(f"{type(exc).__name__}: {exc}")
+
+
+def header_int(headers: Mapping[str, object] | None, name: str) -> int:
+    """A non-negative integer header; 0 when it is missing or not a number (headers can be forged)."""
+    value = (headers or {}).get(name)
+    try:
+        return max(0, int(value))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
 
 
 def sanitised_body(body: bytes) -> bytes:

@@ -1,5 +1,6 @@
 """The notifications and reporting consumers on FastStream's TestRabbitBroker (no RabbitMQ), SQLite."""
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -37,6 +38,7 @@ from shared.events import (
     parse_event,
 )
 from shared.messaging.broker import make_broker
+from shared.messaging.errors import DependencyNotReady
 from shared.messaging.inbox import ProcessedEvent
 from shared.messaging.publisher import outbox_publisher
 from tests.support.events import publish
@@ -158,16 +160,19 @@ async def test_a_second_update_is_a_new_email(notifications: Service) -> None:
     assert len(notifications.all(OutgoingEmail)) == 4
 
 
-async def test_status_change_for_an_unknown_unit_fails_without_effects(notifications: Service) -> None:
+async def test_status_change_for_an_unknown_unit_waits_for_the_directory(notifications: Service) -> None:
     event = status_event()
     async with TestRabbitBroker(notifications.broker) as br:
-        # the directory is empty: the handler raises, so RabbitMQ would redeliver later
-        with pytest.raises(DirectoryNotReady):
-            await publish(br, event)
+        # the directory is empty: DirectoryNotReady is not the message's fault, so the consumer
+        # keeps the message and retries it in-process, without effects, until the units arrive
+        handling = asyncio.create_task(publish(br, event))
+        await asyncio.sleep(1.0)
+        assert not handling.done()
         assert notifications.all(OutgoingEmail) == [] and notifications.all(ProcessedEvent) == []
         await load_directory(br)
-        await publish(br, event)  # the redelivery now succeeds
+        await asyncio.wait_for(handling, 10)
     assert len(notifications.all(OutgoingEmail)) == 2
+    assert issubclass(DirectoryNotReady, DependencyNotReady)
 
 
 async def test_directory_events_are_idempotent(notifications: Service) -> None:
