@@ -56,6 +56,7 @@ DESCRIPTIONS = {
     413: "Request body too large",
     415: "Unsupported content type",
     422: "Invalid request",
+    503: "The database is unavailable at the moment; retry after the seconds in Retry-After",
 }
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 IF_MATCH_SCHEMA = {
@@ -169,6 +170,8 @@ def error_statuses(path: str, method: str, operation: dict[str, Any],
         statuses.add(409)
     if reads_if_match:
         statuses |= {400, 412}
+    if secured:
+        statuses.add(503)  # every token is checked against the database
     return statuses
 
 
@@ -187,9 +190,10 @@ def _document_errors(path: str, method: str, operation: dict[str, Any], shared: 
         existing = responses.get(key)
         if existing is None or _is_default_validation_error(existing):
             responses[key] = {"description": DESCRIPTIONS[status]}
-    # every 4xx without a schema of its own (added above, or by a route's `responses=`) is a problem
+    # every 4xx (and the 503) without a schema of its own (added above, or by a route's `responses=`)
+    # is a problem
     for key, response in responses.items():
-        if key.startswith("4") and not _has_own_schema(response):
+        if (key.startswith("4") or key == "503") and not _has_own_schema(response):
             response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
 
 

@@ -1,18 +1,36 @@
 """RFC 9457 problem details for every error a plantrack API returns."""
 
 import logging
+import sqlite3
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("plantrack.http")
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database cannot be reached (down, refusing, pool exhausted), not
+    that the request was wrong."""
+    if isinstance(exc, PoolTimeout | psycopg.OperationalError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    # SQLite reports a missing table as an OperationalError too: only its lock is an outage
+    locked = isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig)
+    return exc.connection_invalidated or isinstance(orig, psycopg.OperationalError) or locked
 
 
 class Problem(Exception):
@@ -88,6 +106,21 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         detail, errors = _validation_detail(exc)
         return problem_response(request, 422, detail, "Invalid request", errors=errors)
+
+    # database errors get their own handlers: the catch-all below runs in Starlette's outermost
+    # middleware, which re-raises (a second traceback) after answering
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if not database_unavailable(exc):
+            return await _unexpected(request, exc)
+        log.warning("database unavailable; answered 503", extra={"path": request.url.path, "error": repr(exc)[:300]})
+        response = problem_response(
+            request, 503, "The database is unavailable at the moment; retry in a few seconds.",
+            "Service Unavailable")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -4,9 +4,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from services.assignments import directory as directory_use_cases
 from services.assignments.api import assignments, directory, oversight, plans
@@ -15,8 +17,11 @@ from services.assignments.settings import AssignmentsSettings
 from shared.db import make_engine, migrate, ping, session_scope
 from shared.http import health_router, install_common
 from shared.logging import setup_logging
-from shared.messaging.broker import make_broker
+from shared.messaging.broker import PlantrackBroker, make_broker
+from shared.messaging.connect import BrokerRefused
+from shared.messaging.outbox import OutboxMessage
 from shared.messaging.publisher import connect_until_stopped, outbox_publisher
+from shared.messaging.readiness import broker_connected
 from shared.messaging.relay import DueRowWorker, outbox_relay
 from shared.problems import install_problem_handlers
 
@@ -35,25 +40,24 @@ Authenticate with `Authorization: Bearer <token>`. Errors are RFC 9457 `applicat
 def create_app(settings: AssignmentsSettings | None = None) -> FastAPI:
     """Build the assignments API; nothing connects until the app starts."""
     settings = settings or AssignmentsSettings()
+    setup_logging("assignments", settings.log_level)
     url = settings.db_url()
     engine = make_engine(url)
-    broker = make_broker(settings.amqp_url)
+    broker = relay_broker(settings)
     state = AppState(settings=settings, engine=engine)
+    relay_task: list[asyncio.Task[None]] = []  # the running relay, for /ready
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        setup_logging("assignments", settings.log_level)
         await asyncio.to_thread(migrate, url, MIGRATIONS)
         with session_scope(engine) as session:
             directory_use_cases.ensure_bootstrap_admin(session, settings.admin_token)
         stop = asyncio.Event()
         task = None
         if settings.relay_enabled:
-            state.relay = outbox_relay(
-                engine, outbox_publisher(broker), batch_size=settings.relay_batch_size,
-                poll_interval=settings.relay_poll_interval,
-            )
-            task = asyncio.create_task(_run_relay(state.relay, broker, stop))
+            state.relay = make_relay(engine, broker, settings)
+            task = asyncio.create_task(_relay_in_api(state.relay, broker, stop, settings))
+            relay_task[:] = [task]
         log.info("assignments service started", extra={"database": engine.url.render_as_string()})
         try:
             yield
@@ -76,7 +80,9 @@ def create_app(settings: AssignmentsSettings | None = None) -> FastAPI:
         return True
 
     async def broker_ok() -> bool:
-        return bool(settings.relay_enabled is False or await broker.ping(timeout=2))
+        # the relay's connection; a relay that gave up (RabbitMQ refused the exchange) is not ready
+        return not settings.relay_enabled or (
+            broker_connected(broker) and bool(relay_task) and not relay_task[0].done())
 
     app.include_router(health_router({"database": database_ok, "broker": broker_ok}))
     app.include_router(directory.router)
@@ -86,6 +92,34 @@ def create_app(settings: AssignmentsSettings | None = None) -> FastAPI:
     return app
 
 
-async def _run_relay(relay: DueRowWorker, broker, stop: asyncio.Event) -> None:  # type: ignore[no-untyped-def,type-arg]
-    if await connect_until_stopped(broker, stop):
+def relay_broker(settings: AssignmentsSettings) -> PlantrackBroker:
+    """The relay's broker connection: bounded connection attempts, heartbeats."""
+    return make_broker(settings.amqp_url, connect_timeout=settings.amqp_connect_timeout,
+                       heartbeat=settings.amqp_heartbeat)
+
+
+def make_relay(engine: Engine, broker: PlantrackBroker, settings: AssignmentsSettings) -> DueRowWorker[OutboxMessage]:
+    """The outbox relay, with a short lease: a relay killed mid-batch delays its rows by seconds."""
+    lease = settings.relay_lease_seconds
+    # a publish must end well inside the lease: the relay starts no row after 80 % of it
+    return outbox_relay(
+        engine, outbox_publisher(broker, timeout=lease / 5), batch_size=settings.relay_batch_size,
+        poll_interval=settings.relay_poll_interval, lease=timedelta(seconds=lease),
+    )
+
+
+async def run_relay_worker(
+    relay: DueRowWorker[OutboxMessage], broker: PlantrackBroker, stop: asyncio.Event, settings: AssignmentsSettings,
+) -> None:
+    """Connect (retrying, each attempt bounded), then relay until `stop` is set; BrokerRefused
+    when RabbitMQ refuses the events exchange."""
+    if await connect_until_stopped(broker, stop, attempt_timeout=settings.amqp_connect_timeout):
         await relay.run(stop)
+
+
+async def _relay_in_api(relay: DueRowWorker[OutboxMessage], broker: PlantrackBroker, stop: asyncio.Event,
+                        settings: AssignmentsSettings) -> None:
+    try:
+        await run_relay_worker(relay, broker, stop, settings)
+    except BrokerRefused:
+        pass  # logged; the API goes on, and /ready reports the relay down until an operator fixes the broker

@@ -8,13 +8,11 @@ import asyncio
 import logging
 import signal
 
-from services.assignments.app import MIGRATIONS
+from services.assignments.app import MIGRATIONS, make_relay, relay_broker, run_relay_worker
 from services.assignments.settings import AssignmentsSettings
 from shared.db import make_engine, migrate
 from shared.logging import setup_logging
-from shared.messaging.broker import make_broker
-from shared.messaging.publisher import connect_until_stopped, outbox_publisher
-from shared.messaging.relay import outbox_relay
+from shared.messaging.connect import BrokerRefused
 
 log = logging.getLogger("plantrack.relay")
 
@@ -24,12 +22,9 @@ async def run_relay(settings: AssignmentsSettings, stop: asyncio.Event) -> None:
     url = settings.db_url()
     await asyncio.to_thread(migrate, url, MIGRATIONS)
     engine = make_engine(url)
-    broker = make_broker(settings.amqp_url)
-    relay = outbox_relay(engine, outbox_publisher(broker), batch_size=settings.relay_batch_size,
-                         poll_interval=settings.relay_poll_interval)
+    broker = relay_broker(settings)
     try:
-        if await connect_until_stopped(broker, stop):
-            await relay.run(stop)
+        await run_relay_worker(make_relay(engine, broker, settings), broker, stop, settings)
     finally:
         await broker.stop()
         engine.dispose()
@@ -47,7 +42,10 @@ def main() -> None:
             loop.add_signal_handler(sig, stop.set)
         await run_relay(settings, stop)
 
-    asyncio.run(_main())
+    try:
+        asyncio.run(_main())
+    except BrokerRefused:
+        raise SystemExit(1) from None  # logged: RabbitMQ refused the events exchange
 
 
 if __name__ == "__main__":

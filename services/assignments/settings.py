@@ -19,6 +19,16 @@ class AssignmentsSettings(BaseSettings):
         default="amqp://guest:guest@127.0.0.1:5672/",
         validation_alias=AliasChoices("PLANTRACK_ASSIGNMENTS_AMQP_URL", "PLANTRACK_AMQP_URL"),
     )
+    amqp_connect_timeout: float = Field(
+        default=5.0, gt=0,
+        validation_alias=AliasChoices("PLANTRACK_ASSIGNMENTS_AMQP_CONNECT_TIMEOUT", "PLANTRACK_AMQP_CONNECT_TIMEOUT"),
+        description="Seconds one attempt to connect to RabbitMQ (and to declare and consume) may take.",
+    )
+    amqp_heartbeat: int = Field(
+        default=30, ge=0,
+        validation_alias=AliasChoices("PLANTRACK_ASSIGNMENTS_AMQP_HEARTBEAT", "PLANTRACK_AMQP_HEARTBEAT"),
+        description="AMQP heartbeat in seconds: a silent connection is dropped after about three of them.",
+    )
     data_dir: str = Field(
         default="data", validation_alias=AliasChoices("PLANTRACK_ASSIGNMENTS_DATA_DIR", "PLANTRACK_DATA_DIR")
     )
@@ -38,6 +48,10 @@ class AssignmentsSettings(BaseSettings):
     relay_enabled: bool = Field(default=True, description="Run the outbox relay inside the API process.")
     relay_batch_size: int = 100
     relay_poll_interval: float = 0.5
+    relay_lease_seconds: float = Field(
+        default=10.0, gt=0,
+        description="How long a relay holds the outbox rows it claimed: a relay that dies delays them this long.",
+    )
     max_body_bytes: int = 1_000_000
     import_max_bytes: int = Field(
         default=1_000_000, gt=0,

@@ -4,11 +4,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query
-from faststream_fastapi import FastStreamAPI
 from sqlmodel import Session, col, select
 
 from services.notifications import consumers
@@ -20,6 +20,8 @@ from shared.http import health_router, install_common
 from shared.identity.auth import Principal, bearer_auth
 from shared.logging import setup_logging
 from shared.messaging.broker import declare_dead_letter_queues, make_broker
+from shared.messaging.consumer_api import ConsumerAPI, consumer_api
+from shared.messaging.readiness import consumers_ready
 from shared.messaging.relay import DueRowWorker
 from shared.problems import install_problem_handlers
 
@@ -27,16 +29,21 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("plantrack.notifications")
 
 
-def create_app(settings: NotificationsSettings | None = None) -> FastStreamAPI:
+def create_app(settings: NotificationsSettings | None = None) -> ConsumerAPI:
     """Build the notifications service (ASGI); nothing connects until it starts."""
     settings = settings or NotificationsSettings()
+    setup_logging("notifications", settings.log_level)
     url = settings.db_url()
     engine = make_engine(url)
     broker = make_broker(settings.amqp_url, prefetch=settings.prefetch,
-                         graceful_timeout=settings.graceful_timeout, producer_user=settings.events_producer_user)
+                         graceful_timeout=settings.graceful_timeout, producer_user=settings.events_producer_user,
+                         connect_timeout=settings.amqp_connect_timeout, heartbeat=settings.amqp_heartbeat)
     sender = SmtpSender(settings)
+    # one email per claim, leased for one SMTP exchange: a process killed mid-send delays only that
+    # email, by seconds, and the lease outlives the send, so no other worker sends it twice
     worker: DueRowWorker[OutgoingEmail] = DueRowWorker(
-        engine, OutgoingEmail, sender.send, name="mail sender", batch_size=20,
+        engine, OutgoingEmail, sender.send, name="mail sender", batch_size=1,
+        lease=timedelta(seconds=settings.smtp_timeout + 5),
         poll_interval=settings.send_poll_interval, retry_cap=300.0,
         where=(OutgoingEmail.failed_at.is_(None),),  # type: ignore[union-attr]
         park_column="failed_at",
@@ -45,10 +52,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastStreamAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        setup_logging("notifications", settings.log_level)
         await asyncio.to_thread(migrate, url, MIGRATIONS)
-        await broker.connect()
-        await declare_dead_letter_queues(broker, queues)
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
         log.info("notifications service started")
@@ -69,10 +73,10 @@ def create_app(settings: NotificationsSettings | None = None) -> FastStreamAPI:
         await asyncio.to_thread(ping, engine)
         return True
 
-    async def broker_ok() -> bool:
-        return await broker.ping(timeout=2)
+    async def consumers_ok() -> bool:
+        return consumers_ready(broker)
 
-    http.include_router(health_router({"database": database_ok, "broker": broker_ok}))
+    http.include_router(health_router({"database": database_ok, "consumers": consumers_ok}))
 
     caller = Annotated[Principal, Depends(bearer_auth(engine))]
 
@@ -101,4 +105,5 @@ def create_app(settings: NotificationsSettings | None = None) -> FastStreamAPI:
 
     # no asyncapi_path: its page loads scripts from a CDN and its "try it out" route would let anyone
     # publish through this service's broker connection; the document is docs/asyncapi.json
-    return FastStreamAPI(broker, application=http)
+    return consumer_api(broker, http, lambda: declare_dead_letter_queues(broker, queues),
+                        attempt_timeout=settings.amqp_connect_timeout)

@@ -19,6 +19,16 @@ class NotificationsSettings(BaseSettings):
         default="amqp://guest:guest@127.0.0.1:5672/",
         validation_alias=AliasChoices("PLANTRACK_NOTIFICATIONS_AMQP_URL", "PLANTRACK_AMQP_URL"),
     )
+    amqp_connect_timeout: float = Field(
+        default=5.0, gt=0,
+        validation_alias=AliasChoices("PLANTRACK_NOTIFICATIONS_AMQP_CONNECT_TIMEOUT", "PLANTRACK_AMQP_CONNECT_TIMEOUT"),
+        description="Seconds one attempt to connect to RabbitMQ (and to declare and consume) may take.",
+    )
+    amqp_heartbeat: int = Field(
+        default=30, ge=0,
+        validation_alias=AliasChoices("PLANTRACK_NOTIFICATIONS_AMQP_HEARTBEAT", "PLANTRACK_AMQP_HEARTBEAT"),
+        description="AMQP heartbeat in seconds: a silent connection is dropped after about three of them.",
+    )
     data_dir: str = Field(
         default="data", validation_alias=AliasChoices("PLANTRACK_NOTIFICATIONS_DATA_DIR", "PLANTRACK_DATA_DIR")
     )

@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import Response
-from faststream_fastapi import FastStreamAPI
 from sqlmodel import Session
 
 from services.reporting import consumers, exports, progress
@@ -19,6 +18,8 @@ from shared.http import health_router, install_common
 from shared.identity.auth import Principal, bearer_auth
 from shared.logging import setup_logging
 from shared.messaging.broker import declare_dead_letter_queues, make_broker
+from shared.messaging.consumer_api import ConsumerAPI, consumer_api
+from shared.messaging.readiness import consumers_ready
 from shared.problems import Problem, install_problem_handlers
 from shared.validation import DbId
 from shared.vietnamese import local_date
@@ -32,21 +33,20 @@ def _csv_response(body: str, filename: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def create_app(settings: ReportingSettings | None = None) -> FastStreamAPI:
+def create_app(settings: ReportingSettings | None = None) -> ConsumerAPI:
     """Build the reporting service (ASGI); nothing connects until it starts."""
     settings = settings or ReportingSettings()
+    setup_logging("reporting", settings.log_level)
     url = settings.db_url()
     engine = make_engine(url)
     broker = make_broker(settings.amqp_url, prefetch=settings.prefetch, graceful_timeout=settings.graceful_timeout,
-                         producer_user=settings.events_producer_user)
+                         producer_user=settings.events_producer_user,
+                         connect_timeout=settings.amqp_connect_timeout, heartbeat=settings.amqp_heartbeat)
     queues = consumers.register(broker, engine, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        setup_logging("reporting", settings.log_level)
         await asyncio.to_thread(migrate, url, MIGRATIONS)
-        await broker.connect()
-        await declare_dead_letter_queues(broker, queues)
         log.info("reporting service started")
         try:
             yield
@@ -63,10 +63,10 @@ def create_app(settings: ReportingSettings | None = None) -> FastStreamAPI:
         await asyncio.to_thread(ping, engine)
         return True
 
-    async def broker_ok() -> bool:
-        return await broker.ping(timeout=2)
+    async def consumers_ok() -> bool:
+        return consumers_ready(broker)
 
-    http.include_router(health_router({"database": database_ok, "broker": broker_ok}))
+    http.include_router(health_router({"database": database_ok, "consumers": consumers_ok}))
 
     caller = Annotated[Principal, Depends(bearer_auth(engine))]
 
@@ -109,4 +109,5 @@ def create_app(settings: ReportingSettings | None = None) -> FastStreamAPI:
 
     # no asyncapi_path: its page loads scripts from a CDN and its "try it out" route would let anyone
     # publish through this service's broker connection; the document is docs/asyncapi.json
-    return FastStreamAPI(broker, application=http)
+    return consumer_api(broker, http, lambda: declare_dead_letter_queues(broker, queues),
+                        attempt_timeout=settings.amqp_connect_timeout)

@@ -5,6 +5,7 @@ import logging
 
 from faststream.rabbit import RabbitBroker
 
+from shared.messaging.connect import BrokerRefused, start_until_stopped
 from shared.messaging.outbox import OutboxMessage
 from shared.messaging.relay import Publish
 from shared.messaging.topology import EVENTS_EXCHANGE
@@ -39,17 +40,16 @@ def outbox_publisher(broker: RabbitBroker, *, timeout: float = 10.0, user_id: st
     return publish
 
 
-async def connect_until_stopped(broker: RabbitBroker, stop: asyncio.Event, *, every: float = 2.0) -> bool:
-    """Connect the broker, retrying until it works or `stop` is set; True when connected."""
-    while not stop.is_set():
-        try:
-            await broker.connect()
-            await broker.declare_exchange(EVENTS_EXCHANGE)
-            return True
-        except Exception as exc:  # noqa: BLE001 - RabbitMQ down is a normal, retried state
-            log.warning("RabbitMQ not reachable; retrying", extra={"error": repr(exc)})
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=every)
-            except TimeoutError:
-                pass
-    return False
+async def connect_until_stopped(
+    broker: RabbitBroker, stop: asyncio.Event, *, attempt_timeout: float = 5.0, max_delay: float = 10.0,
+) -> bool:
+    """Connect the broker and declare the events exchange, retrying with backoff (each attempt
+    bounded) until it works or `stop` is set; True when connected. A refusal raises BrokerRefused."""
+    try:
+        return await start_until_stopped(
+            broker, lambda: broker.declare_exchange(EVENTS_EXCHANGE), stop,
+            attempt_timeout=attempt_timeout, max_delay=max_delay, what="outbox relay",
+        )
+    except BrokerRefused as exc:
+        log.critical(f"{exc}; the outbox relay cannot publish until an operator fixes the broker")
+        raise

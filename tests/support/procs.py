@@ -12,6 +12,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 
+GRACE_SECONDS = 20  # uvicorn --timeout-graceful-shutdown
+
 APPS = {
     "assignments": "services.assignments.app:create_app",
     "notifications": "services.notifications.app:create_app",
@@ -41,14 +43,20 @@ class ServiceProcess:
         """Base URL of the service."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> "ServiceProcess":
-        """Start uvicorn and wait until /ready answers 200."""
+    def launch(self) -> "ServiceProcess":
+        """Start uvicorn; do not wait."""
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", APPS[self.name], "--host", "127.0.0.1",
-             "--port", str(self.port), "--timeout-graceful-shutdown", "20"],
+             "--port", str(self.port), "--timeout-graceful-shutdown", str(GRACE_SECONDS)],
             env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         )
+        return self
+
+    def start(self, timeout: float = 30.0) -> "ServiceProcess":
+        """Start uvicorn and wait until /ready answers 200."""
+        self.launch()
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

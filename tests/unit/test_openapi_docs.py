@@ -121,7 +121,7 @@ def test_error_statuses_are_derived_from_the_operation() -> None:
 
     secured_write = {"security": [{"HTTPBearer": []}], "requestBody": {"content": {"application/json": {}}},
                      "parameters": [{"in": "header", "name": "if-match"}]}
-    assert error_statuses("/plans/{plan_id}", "patch", secured_write) == {400, 401, 403, 404, 409, 412, 413, 422}
+    assert error_statuses("/plans/{plan_id}", "patch", secured_write) == {400, 401, 403, 404, 409, 412, 413, 422, 503}
     assert error_statuses("/health", "get", {}) == set()
     assert error_statuses("/plans/{plan_id}/export.csv", "get", {"parameters": [{"in": "path"}]}) == {404, 422}
     assert error_statuses("/units", "post", {"requestBody": {"content": {"application/json": {}}}}) == {400, 413, 422}
