@@ -1,17 +1,35 @@
-# One image for the three services; compose picks the app with `command`.
-FROM python:3.11-slim
+# One image for the plantrack services; compose picks the app with `command`.
+# Stage 1 builds the wheel; stage 2 installs it (dependencies pinned by requirements.lock) into
+# site-packages, so the services run the installed package, never a source tree on sys.path.
+FROM python:3.11.13-slim-bookworm AS build
+
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md requirements.lock ./
+COPY shared ./shared
+COPY services ./services
+RUN pip wheel --no-deps --wheel-dir /wheels . \
+ && pip wheel --wheel-dir /wheels --constraint requirements.lock /wheels/plantrack-*.whl
+
+FROM python:3.11.13-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PLANTRACK_DATA_DIR=/var/lib/plantrack
 
-WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY shared ./shared
-COPY services ./services
-RUN pip install . && useradd --create-home --uid 10001 plantrack
+COPY --from=build /wheels /tmp/wheels
+COPY requirements.lock /tmp/requirements.lock
+RUN pip install --no-index --find-links /tmp/wheels --constraint /tmp/requirements.lock plantrack \
+ && rm -rf /tmp/wheels /tmp/requirements.lock \
+ && useradd --system --uid 10001 --home-dir /var/lib/plantrack --create-home plantrack \
+ && chmod 0750 /var/lib/plantrack
+
 USER plantrack
+# not /app and not the source: the working directory holds only this service's data (SQLite
+# files when no database URL is given, the data-directory lock)
+WORKDIR /var/lib/plantrack
 
 EXPOSE 8000
 HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=12 \

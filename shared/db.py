@@ -1,5 +1,9 @@
 """Database engines, sessions and migrations, shared by every service."""
 
+import fcntl
+import os
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,10 +22,77 @@ def sqlite_default_url(service: str, data_dir: str = "data") -> str:
     return f"sqlite:///{path / f'{service}.db'}"
 
 
+class DataDirLocked(SystemExit):
+    """Another process already uses this SQLite database: this one must not start."""
+
+    # A SystemExit, so that `uvicorn --factory` and `plantrack relay` stop with the message alone
+    # (exit code 1) instead of a traceback, and no `except Exception` can swallow it.
+
+
+_locks: dict[Path, tuple[int, int]] = {}  # lock file -> (open fd, engines of this process using it)
+_locks_guard = threading.Lock()
+
+
+def _holder(path: Path) -> str:
+    try:
+        return path.read_text(encoding="ascii").strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def acquire_data_dir_lock(url: str) -> Path | None:
+    """Lock the SQLite file of `url` for this process (`<data dir>/<service>.lock`); return the
+    lock file, or None when there is nothing to lock (PostgreSQL, an in-memory database).
+
+    Two processes on one SQLite data directory would both run the outbox relay and the mail
+    worker over the same rows; on PostgreSQL FOR UPDATE SKIP LOCKED keeps them apart instead.
+    Engines of one process share the lock; it is released when the last of them is collected.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    database = Path(parsed.database).resolve()
+    path = database.with_name(f"{database.stem}.lock")
+    with _locks_guard:
+        if path in _locks:
+            fd, count = _locks[path]
+            _locks[path] = (fd, count + 1)
+            return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DataDirLocked(
+                f"another plantrack process (pid {_holder(path)}) already uses {database.name} in the "
+                f"data directory {database.parent} (lock {path}); stop it, or give this process its "
+                f"own PLANTRACK_DATA_DIR, or use PostgreSQL to run several"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        _locks[path] = (fd, 1)
+        return path
+
+
+def release_data_dir_lock(path: Path) -> None:
+    """Drop one engine's hold on a lock taken by `acquire_data_dir_lock`; the last one unlocks."""
+    with _locks_guard:
+        if path not in _locks:
+            return
+        fd, count = _locks[path]
+        if count > 1:
+            _locks[path] = (fd, count - 1)
+            return
+        del _locks[path]
+        os.close(fd)  # closing the only descriptor releases the flock
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Build an engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    """Build an engine; SQLite gets WAL, foreign keys, a busy timeout and the data-dir lock."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        lock = acquire_data_dir_lock(url)
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
         )
@@ -33,8 +104,12 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        if lock is not None:
+            weakref.finalize(engine, release_data_dir_lock, lock)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # bounded waits: a database that does not answer fails a request in seconds (503), never hangs it
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=5,
+                         connect_args={"connect_timeout": 5} if parsed.get_backend_name() == "postgresql" else {})
 
 
 def is_postgres(engine: Engine) -> bool:

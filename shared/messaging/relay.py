@@ -2,6 +2,8 @@
 
 A due-rows table has `id`, `available_at`, `sent_at`, `attempts` and `last_error`. A worker
 claims due rows with a lease, handles each, then marks it sent or pushes it back with backoff.
+The lease is the `available_at` the claim set: a worker writes a row only while it still holds
+that value, so a worker whose lease ran out (and whose row another worker claimed) changes nothing.
 """
 
 import asyncio
@@ -18,6 +20,7 @@ from sqlmodel import Session, SQLModel
 
 from shared.db import is_postgres, session_scope
 from shared.events.base import utcnow
+from shared.messaging.outage import OutageLog
 from shared.messaging.outbox import OutboxMessage, backoff
 
 log = logging.getLogger("plantrack.relay")
@@ -38,10 +41,12 @@ def claim_batch(
 
     On PostgreSQL the select uses FOR UPDATE SKIP LOCKED, so concurrent workers never claim the
     same row; on SQLite the single-writer lock gives the same guarantee. The lease (moving
-    `available_at` forward) means a worker that dies mid-way only delays its rows.
+    `available_at` forward) means a worker that dies mid-way only delays its rows. Each returned
+    row's `available_at` is the lease end: the token `mark_sent`, `mark_failed` and `release` check.
     """
     m: Any = model
     now = utcnow()
+    lease_end = now + lease
     with session_scope(engine) as session:
         query = (
             select(model)
@@ -54,31 +59,63 @@ def claim_batch(
         rows = list(session.scalars(query))
         if rows:
             session.execute(
-                update(model).where(m.id.in_([r.id for r in rows])).values(available_at=now + lease)  # type: ignore[attr-defined]
+                update(model).where(m.id.in_([r.id for r in rows])).values(available_at=lease_end)  # type: ignore[attr-defined]
+                .execution_options(synchronize_session=False)
             )
+        for row in rows:
+            row.available_at = lease_end  # type: ignore[attr-defined]
         return rows
 
 
-def mark_sent(engine: Engine, model: type[SQLModel], row_id: int, sent_at: datetime) -> None:
-    """Record that a row was handled."""
+def _held(m: Any, lease: datetime | None) -> tuple[ColumnElement[bool], ...]:
+    """The condition "the row is still ours": unsent, and still carrying our lease end."""
+    return () if lease is None else (m.sent_at.is_(None), m.available_at == lease)
+
+
+def mark_sent(
+    engine: Engine, model: type[SQLModel], row_id: int, sent_at: datetime, *, lease: datetime | None = None
+) -> bool:
+    """Record that a row was handled; with `lease`, only while the row is still ours.
+    Return whether the row was updated."""
     m: Any = model
     with session_scope(engine) as session:
-        session.execute(update(model).where(m.id == row_id).values(sent_at=sent_at))
+        result: Any = session.execute(
+            update(model).where(m.id == row_id, *_held(m, lease)).values(sent_at=sent_at)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)
 
 
 def mark_failed(
-    engine: Engine, model: type[SQLModel], row: Any, error: str, *, cap: float = 30.0, **values: Any
-) -> None:
-    """Count a failed attempt and push the row's next attempt back (or park it via `values`)."""
+    engine: Engine, model: type[SQLModel], row: Any, error: str, *, cap: float = 30.0,
+    lease: datetime | None = None, **values: Any,
+) -> bool:
+    """Count a failed attempt and push the row's next attempt back (or park it via `values`);
+    with `lease`, only while the row is still ours. Return whether the row was updated."""
     m: Any = model
     attempts = row.attempts + 1
     with session_scope(engine) as session:
-        session.execute(
+        result: Any = session.execute(
             update(model)
-            .where(m.id == row.id)
+            .where(m.id == row.id, *_held(m, lease))
             .values(attempts=attempts, last_error=error[:2000],
                     available_at=utcnow() + backoff(attempts, cap=cap), **values)
+            .execution_options(synchronize_session=False)
         )
+        return bool(result.rowcount)
+
+
+def release(engine: Engine, model: type[SQLModel], row_ids: list[int], lease: datetime) -> int:
+    """Make claimed rows due again at once (those still ours); return how many were released."""
+    if not row_ids:
+        return 0
+    m: Any = model
+    with session_scope(engine) as session:
+        result: Any = session.execute(
+            update(model).where(m.id.in_(row_ids), *_held(m, lease)).values(available_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)
 
 
 def pending_count(engine: Engine, model: type[SQLModel] = OutboxMessage) -> int:
@@ -119,6 +156,8 @@ class DueRowWorker(Generic[Row]):
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._attempts = OutageLog(log, name)  # rows failing to be handled (e.g. broker down)
+        self._iterations = OutageLog(log, f"{name} iteration")  # batches failing (e.g. database down)
 
     def notify(self) -> None:
         """Wake the worker now (thread-safe): a transaction just committed new rows."""
@@ -126,38 +165,70 @@ class DueRowWorker(Generic[Row]):
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run_once(self) -> int:
-        """Handle one batch; return how many rows succeeded."""
+        """Handle one batch; return how many rows succeeded. Rows the batch does not get to (its
+        lease running out, an error, a cancellation) are released at once for the next claim."""
         rows = await asyncio.to_thread(
             claim_batch, self.engine, self.model, limit=self.batch_size, lease=self.lease,
             where=self.where,
         )
         done = 0
         deadline = time.monotonic() + self.lease.total_seconds() * 0.8
-        for row in rows:
-            if time.monotonic() > deadline:
-                # our lease on the rest is running out: leave them for the next claim rather than
-                # risk another worker claiming and publishing them too
-                log.warning(f"{self.name}: batch outlived its lease; releasing the rest")
-                break
-            row_id = row.id  # type: ignore[attr-defined]
-            try:
-                await self.handle(row)
-            except PermanentFailure as exc:
-                log.error(f"{self.name}: permanent failure; row parked",
-                          extra={"row_id": row_id, "error": str(exc)})
-                park = {self.park_column: utcnow()} if self.park_column else {}
-                await asyncio.to_thread(mark_failed, self.engine, self.model, row, str(exc),
-                                        cap=self.retry_cap, **park)
-                continue
-            except Exception as exc:  # noqa: BLE001 - any other failure means "retry later"
-                log.warning(f"{self.name}: attempt failed; will retry",
-                            extra={"row_id": row_id, "attempts": row.attempts + 1, "error": repr(exc)})  # type: ignore[attr-defined]
-                await asyncio.to_thread(mark_failed, self.engine, self.model, row, repr(exc),
-                                        cap=self.retry_cap)
-                continue
-            await asyncio.to_thread(mark_sent, self.engine, self.model, row_id, utcnow())
-            done += 1
+        pending = list(rows)
+        try:
+            while pending:
+                if time.monotonic() > deadline:
+                    # our lease on the rest is running out: leave them for the next claim rather
+                    # than risk another worker claiming and publishing them too
+                    log.warning(f"{self.name}: batch outlived its lease; releasing the rest",
+                                extra={"rows": len(pending)})
+                    break
+                if await self._handle_one(pending[0]):
+                    done += 1
+                pending.pop(0)
+        finally:
+            if pending:
+                await self._release(pending)
         return done
+
+    async def _handle_one(self, row: Row) -> bool:
+        """Handle one claimed row and record the outcome while the lease is ours; True if sent."""
+        r: Any = row
+        row_id, lease = r.id, r.available_at
+        try:
+            await self.handle(row)
+        except PermanentFailure as exc:
+            log.error(f"{self.name}: permanent failure; row parked", extra={"row_id": row_id, "error": str(exc)})
+            park = {self.park_column: utcnow()} if self.park_column else {}
+            if not await asyncio.to_thread(mark_failed, self.engine, self.model, row, str(exc),
+                                           cap=self.retry_cap, lease=lease, **park):
+                self._lost_lease(row_id)
+            return False
+        except Exception as exc:  # noqa: BLE001 - any other failure means "retry later"
+            self._attempts.failed("attempt failed; will retry",
+                                  row_id=row_id, attempts=r.attempts + 1, error=repr(exc))
+            if not await asyncio.to_thread(mark_failed, self.engine, self.model, row, repr(exc),
+                                           cap=self.retry_cap, lease=lease):
+                self._lost_lease(row_id)
+            return False
+        self._attempts.succeeded()
+        if not await asyncio.to_thread(mark_sent, self.engine, self.model, row_id, utcnow(), lease=lease):
+            self._lost_lease(row_id)
+            return False
+        return True
+
+    def _lost_lease(self, row_id: int) -> None:
+        log.warning(f"{self.name}: lease lost before the outcome was recorded; row left to its new holder",
+                    extra={"row_id": row_id, "worker": self.worker_id})
+
+    async def _release(self, rows: list[Row]) -> None:
+        lease = rows[0].available_at  # type: ignore[attr-defined]
+        ids = [r.id for r in rows]  # type: ignore[attr-defined]
+        try:
+            # shielded: a cancelled worker still hands its rows back
+            await asyncio.shield(asyncio.to_thread(release, self.engine, self.model, ids, lease))
+        except Exception as exc:  # noqa: BLE001 - the lease runs out on its own
+            log.debug(f"{self.name}: could not release {len(ids)} rows; they wait for their lease",
+                      extra={"error": repr(exc)})
 
     async def run(self, stop: asyncio.Event) -> None:
         """Loop until `stop` is set: drain due rows, then sleep until notified or polled."""
@@ -166,10 +237,13 @@ class DueRowWorker(Generic[Row]):
         while not stop.is_set():
             self._wake.clear()  # before the batch: a notify() during it must not be lost
             try:
-                if await self.run_once() == self.batch_size:
+                handled = await self.run_once()
+            except Exception as exc:  # noqa: BLE001 - a database blip must not kill the worker
+                self._iterations.failed("failed", exc_info=True, error=repr(exc))
+            else:
+                self._iterations.succeeded()
+                if handled == self.batch_size:
                     continue
-            except Exception:  # noqa: BLE001 - a database blip must not kill the worker
-                log.exception(f"{self.name} iteration failed")
             waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
             await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:

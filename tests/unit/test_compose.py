@@ -1,12 +1,19 @@
-"""docker-compose.yml ships no secrets, publishes only web ports on 127.0.0.1, and gives each
-service only its own settings (no Compose v2 here to run `docker compose config`)."""
+"""docker-compose.yml ships no secrets, publishes only web ports on 127.0.0.1, gives each
+service only its own settings, and only settings its code reads; one image, built once; every
+image pinned (no Compose v2 here to run `docker compose config`)."""
 
+import importlib
+import inspect
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from pydantic import AliasChoices
+from pydantic_settings import BaseSettings
+
+from services import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?:(?P<op>:-|:\?)(?P<arg>[^}]*))?\}")
@@ -81,6 +88,7 @@ def test_only_web_ports_are_published_and_only_on_localhost() -> None:
 
 
 ALLOWED = {
+    "broker-setup": {"PLANTRACK_AMQP_URL", "PLANTRACK_RABBITMQ_MANAGEMENT_URL"},
     "assignments": {"PLANTRACK_AMQP_URL", "PLANTRACK_ASSIGNMENTS_DATABASE_URL", "PLANTRACK_ADMIN_TOKEN"},
     "notifications": {"PLANTRACK_AMQP_URL", "PLANTRACK_EVENTS_PRODUCER_USER", "PLANTRACK_NOTIFICATIONS_DATABASE_URL",
                       "PLANTRACK_SMTP_HOST", "PLANTRACK_SMTP_PORT"},
@@ -95,6 +103,11 @@ def test_each_service_gets_only_its_own_settings(name: str) -> None:
     service = compose(env)["services"][name]
     environment = service.get("environment", {})
     assert set(environment) == ALLOWED[name]
+    if name == "broker-setup":  # the administrator: it declares what the service users may not
+        admin = f"{env['RABBITMQ_ADMIN_USER']}:{env['RABBITMQ_ADMIN_PASSWORD']}@rabbitmq"
+        assert environment["PLANTRACK_AMQP_URL"] == f"amqp://{admin}:5672/"
+        assert environment["PLANTRACK_RABBITMQ_MANAGEMENT_URL"] == f"http://{admin}:15672"
+        return
     if name == "demo":
         return
     assert environment["PLANTRACK_AMQP_URL"].startswith(f"amqp://{name}:{env[f'PLANTRACK_AMQP_PASSWORD_{name.upper()}']}@")
@@ -112,3 +125,170 @@ def test_the_brokers_and_databases_make_one_account_per_service() -> None:
     for script in ("postgres-init.sh", "rabbitmq-entrypoint.sh", "broker-users.sh"):
         assert (ROOT / "deploy" / script).exists()
     assert services["rabbitmq"]["environment"]["RABBITMQ_DEFAULT_USER"] == "admin"  # no guest
+
+
+# --- what each container runs reads what compose gives it ---------------------------------------
+
+APP_SERVICES = ("assignments", "notifications", "reporting")
+PLANTRACK_VAR = re.compile(r"PLANTRACK_[A-Z0-9_]+")
+# what a CLI command cannot do without (it has no default for it)
+COMMAND_NEEDS = {"demo": {"PLANTRACK_ADMIN_TOKEN"},
+                 "broker-setup": {"PLANTRACK_AMQP_URL", "PLANTRACK_RABBITMQ_MANAGEMENT_URL"}}
+
+
+def env_names(settings: type[BaseSettings]) -> tuple[set[str], set[str]]:
+    """The environment variables a settings class reads, and those of its fields without a default."""
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    read: set[str] = set()
+    required: set[str] = set()
+    for name, field in settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names = {str(choice).upper() for choice in alias.choices}
+        elif isinstance(alias, str):
+            names = {alias.upper()}
+        else:
+            names = {(prefix + name).upper()}
+        read |= names
+        if field.is_required():
+            required |= names
+    return read, required
+
+
+def settings_classes(source: str) -> list[type[BaseSettings]]:
+    """The plantrack settings classes a piece of source code constructs."""
+    found = []
+    for service in APP_SERVICES:
+        module = importlib.import_module(f"services.{service}.settings")
+        for obj in vars(module).values():
+            if (inspect.isclass(obj) and issubclass(obj, BaseSettings) and obj is not BaseSettings
+                    and re.search(rf"\b{obj.__name__}\b", source)):
+                found.append(obj)
+    return found
+
+
+def what_it_reads(command: list[str]) -> tuple[set[str], set[str]]:
+    """The PLANTRACK_* variables a compose `command:` reads, and those it needs."""
+    if command[:2] == ["uvicorn", "--factory"]:
+        module = command[2].split(":")[0]
+        source = inspect.getsource(importlib.import_module(module))
+        needs: set[str] = set()
+    else:
+        assert command[0] == "plantrack", command
+        commands = {name: sub for action in cli.build_parser()._actions
+                    for name, sub in (getattr(action, "choices", None) or {}).items()}
+        assert command[1] in commands, f"compose runs `plantrack {command[1]}`, which the CLI does not have"
+        func = commands[command[1]].get_default("func")
+        source = inspect.getsource(func)
+        # and the plantrack modules the command's function imports
+        for module in re.findall(r"from ((?:services|shared)[\w.]*) import", source):
+            source += inspect.getsource(importlib.import_module(module))
+        needs = COMMAND_NEEDS.get(command[1], set())
+    read = set(PLANTRACK_VAR.findall(source))
+    for settings in settings_classes(source):
+        names, required = env_names(settings)
+        read |= names
+        needs |= required
+    return read, needs
+
+
+def plantrack_services() -> dict[str, dict[str, Any]]:
+    services = compose(env_example())["services"]
+    return {n: s for n, s in services.items() if str(s.get("image", "")).startswith("plantrack:")}
+
+
+def test_every_plantrack_container_says_what_it_runs() -> None:
+    services = plantrack_services()
+    assert set(services) == {*APP_SERVICES, "demo", "broker-setup"}
+    for name, service in services.items():
+        assert service.get("command"), f"{name} relies on the image's CMD"
+    for name in APP_SERVICES:
+        assert services[name]["command"][2] == f"services.{name}.app:create_app"
+
+
+@pytest.mark.parametrize("name", sorted(ALLOWED))
+def test_each_variable_compose_sets_is_read_and_each_one_needed_is_set(name: str) -> None:
+    service = plantrack_services()[name]
+    environment = set(service.get("environment", {}))
+    read, needs = what_it_reads(service["command"])
+    assert {v for v in environment if v.startswith("PLANTRACK_")} <= read, "set, but nothing reads it"
+    assert needs <= environment, "needed, but not set"
+
+
+def test_the_settings_reader_sees_aliases_prefixes_and_required_fields() -> None:
+    from pydantic import Field
+    from pydantic_settings import SettingsConfigDict
+
+    class Probe(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix="PLANTRACK_PROBE_")
+        url: str
+        level: str = Field(default="", validation_alias=AliasChoices("PLANTRACK_PROBE_LEVEL", "PLANTRACK_LEVEL"))
+
+    assert env_names(Probe) == ({"PLANTRACK_PROBE_URL", "PLANTRACK_PROBE_LEVEL", "PLANTRACK_LEVEL"},
+                                {"PLANTRACK_PROBE_URL"})
+    read, _ = what_it_reads(["uvicorn", "--factory", "services.notifications.app:create_app"])
+    assert {"PLANTRACK_SMTP_HOST", "PLANTRACK_NOTIFICATIONS_DATABASE_URL", "PLANTRACK_DATA_DIR"} <= read
+    assert "PLANTRACK_ASSIGNMENTS_DATABASE_URL" not in read
+    read, needs = what_it_reads(["plantrack", "demo"])
+    assert "PLANTRACK_ADMIN_TOKEN" in read and needs == {"PLANTRACK_ADMIN_TOKEN"}
+
+
+# --- one image, built once; every image pinned ------------------------------------------------
+
+
+def test_one_image_built_once() -> None:
+    services = plantrack_services()
+    assert len({s["image"] for s in services.values()}) == 1
+    builders = [n for n, s in services.items() if "build" in s]
+    assert builders == ["broker-setup"]  # every app service depends on it, so any `up` builds it
+    assert services["broker-setup"]["pull_policy"] == "build"
+    for name, service in services.items():
+        if name != "broker-setup":
+            assert service["pull_policy"] == "never", name  # the image broker-setup built, not a registry's
+
+
+def test_every_image_is_pinned_to_a_version() -> None:
+    services = compose(env_example())["services"]
+    for name, service in services.items():
+        if name in plantrack_services():
+            continue
+        image = service["image"]
+        tag = image.rpartition(":")[2]
+        assert ":" in image and tag != "latest" and re.match(r"v?\d+\.\d+", tag), f"{name}: {image}"
+    assert re.fullmatch(r"rabbitmq:4\.\d+\.\d+-management", services["rabbitmq"]["image"])
+    assert re.fullmatch(r"postgres:16\.\d+", services["postgres"]["image"])
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    bases = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("FROM ")]
+    assert bases and all(re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", base) for base in bases), bases
+
+
+def test_the_image_installs_the_wheel_and_has_a_writable_data_dir() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip wheel --no-deps" in dockerfile and "COPY --from=build" in dockerfile
+    final = dockerfile.rsplit("\nFROM ", 1)[1]
+    assert "COPY shared" not in final and "COPY services" not in final  # no source tree beside the package
+    assert "PLANTRACK_DATA_DIR=/var/lib/plantrack" in final
+    assert "--home-dir /var/lib/plantrack --create-home" in final  # owned by the service user
+    assert "WORKDIR /var/lib/plantrack" in final and "WORKDIR /app" not in final
+
+
+# --- the servers keep their state and are ready when they say so -------------------------------
+
+
+def test_rabbitmq_has_a_fixed_node_name() -> None:
+    assert compose(env_example())["services"]["rabbitmq"]["hostname"] == "rabbitmq"
+
+
+def test_postgres_is_healthy_only_when_every_service_database_answers_over_tcp() -> None:
+    check = " ".join(compose(env_example())["services"]["postgres"]["healthcheck"]["test"])
+    for service in APP_SERVICES:
+        assert (f'PGPASSWORD="$$PLANTRACK_DB_PASSWORD_{service.upper()}" psql -h 127.0.0.1 -U {service} '
+                f"-d plantrack_{service}") in check
+
+
+def test_the_services_start_after_the_broker_setup() -> None:
+    services = compose(env_example())["services"]
+    assert services["broker-setup"]["depends_on"] == {"rabbitmq": {"condition": "service_healthy"}}
+    assert services["broker-setup"]["restart"] == "no"
+    for name in APP_SERVICES:
+        assert services[name]["depends_on"]["broker-setup"] == {"condition": "service_completed_successfully"}

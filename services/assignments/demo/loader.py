@@ -1,11 +1,12 @@
 """Demo data: the seed Plan 41-KH/ĐUK with a plausible bloc of units and officials.
 
 Loaded through the public API (so every event flows as in real use) and idempotent: what
-exists already (by unit code, official email, plan number) is left alone. Units and people
-other than the document's own are fictional.
+exists already (by unit code, official email, plan number, the officer's live "demo" token) is
+left alone. Units and people other than the document's own are fictional.
 """
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -43,6 +44,7 @@ OFFICIALS: list[tuple[str, str, str, str, str]] = [
 ]
 
 DEMO_OFFICER_EMAIL = "diep.hn@sxd.demo.plantrack.vn"
+DEMO_TOKEN_NAME = "demo"
 
 
 @dataclass
@@ -53,7 +55,17 @@ class DemoResult:
     units: dict[str, int] = field(default_factory=dict)
     assignments: int = 0
     officer_email: str = DEMO_OFFICER_EMAIL
-    officer_token: str | None = None
+    officer_token: str | None = None  # only when this run issued it: a secret is shown once
+    officer_token_id: int | None = None
+
+    def officer_line(self) -> str:
+        """What to tell the operator about the demo officer's token."""
+        if self.officer_token:
+            return f"unit officer {self.officer_email} token: {self.officer_token}"
+        if self.officer_token_id is not None:
+            return (f"unit officer {self.officer_email} already has demo token #{self.officer_token_id} "
+                    f"(shown once, when it was issued; revoke it to get a new one on the next run)")
+        return f"unit officer {self.officer_email}: no token requested"
 
 
 def _all(client: httpx.Client, path: str) -> list[dict]:
@@ -100,6 +112,22 @@ def load_demo(base_url: str, admin_token: str, *, officer_token: bool = True) ->
             c.post(f"/plans/{plan['id']}/publish").raise_for_status()
         if officer_token:
             officer = officials[DEMO_OFFICER_EMAIL]
-            issued = c.post(f"/officials/{officer['id']}/tokens", json={"name": "demo"}).raise_for_status()
-            result.officer_token = issued.json()["token"]
+            live = _live_demo_token(c, officer["id"])
+            if live is not None:
+                result.officer_token_id = live
+            else:
+                issued = c.post(f"/officials/{officer['id']}/tokens", json={"name": DEMO_TOKEN_NAME}).raise_for_status()
+                result.officer_token, result.officer_token_id = issued.json()["token"], issued.json()["id"]
         return result
+
+
+def _live_demo_token(client: httpx.Client, official_id: int) -> int | None:
+    """The id of the official's demo token that still works, if there is one."""
+    now = datetime.now(UTC)
+    for token in client.get(f"/officials/{official_id}/tokens").raise_for_status().json():
+        if token["name"] != DEMO_TOKEN_NAME or token["revoked_at"] is not None:
+            continue
+        expires = datetime.fromisoformat(token["expires_at"]) if token.get("expires_at") else None
+        if expires is None or (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) > now:
+            return int(token["id"])
+    return None
