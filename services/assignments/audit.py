@@ -5,6 +5,7 @@ from typing import Any
 from sqlmodel import Session
 
 from services.assignments.auth import Actor
+from services.assignments.clock import stamp
 from services.assignments.models import AuditEntry
 from shared.events.base import Event
 from shared.messaging.outbox import add_event
@@ -16,6 +17,7 @@ def record(
 ) -> AuditEntry:
     """Write an audit entry, and the event (outbox) when there is one, in the caller's transaction."""
     if event is not None:
+        event = stamp(session, event)
         add_event(session, event)
     entry = AuditEntry(
         actor_id=actor.official_id if actor else None, actor_name=actor.name if actor else "system",

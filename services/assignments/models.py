@@ -225,6 +225,15 @@ class ReviewSubmission(AssignmentsModel, table=True):
     submitted_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
+class DirectoryClock(AssignmentsModel, table=True):
+    """One row: how many directory events (units and officials) have been raised, gap-free."""
+
+    __tablename__ = "directory_clock"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
+
+
 class AuditEntry(AssignmentsModel, table=True):
     """Who changed what, when, under which request. Append-only."""
 

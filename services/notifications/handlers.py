@@ -5,8 +5,9 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from services.notifications import directory
 from services.notifications.models import DirectoryOfficial, DirectoryUnit, OutgoingEmail
 from services.notifications.recipients import supervisors_for, unit_officers
 from services.notifications.templates import (
@@ -27,13 +28,14 @@ from shared.events import (
     UnitCreatedV1,
 )
 from shared.identity import projection as identity
+from shared.messaging.errors import DependencyNotReady
 from shared.messaging.inbox import handle_once
 
 CONSUMER = "notifications"
 log = logging.getLogger("plantrack.notifications")
 
 
-class DirectoryNotReady(Exception):
+class DirectoryNotReady(DependencyNotReady):
     """The event names a unit this service has not heard of yet; retry after the directory fills."""
 
 
@@ -47,6 +49,7 @@ def record_unit(engine: Engine, event: UnitCreatedV1) -> bool:
     def work(session: Session) -> None:
         _merge(session, DirectoryUnit(**event.payload.model_dump()))
         identity.apply_unit(session, event)
+        directory.record(session, event)
 
     return handle_once(engine, event, CONSUMER, work)
 
@@ -64,6 +67,7 @@ def _set_official(session: Session, event: OfficialCreatedV1 | OfficialUpdatedV1
     """Write the official as the event says, unless a later event already did (each event type has
     its own queue, so an update may overtake the creation)."""
     identity.apply_official(session, event)
+    directory.record(session, event)
     row = session.get(DirectoryOfficial, event.payload.id, with_for_update=True)
     if row is not None and row.as_of is not None and _utc(row.as_of) > _utc(event.occurred_at):
         log.info("older official event ignored", extra={"event_id": str(event.event_id)})
@@ -91,18 +95,16 @@ def _email(event: Event, official: DirectoryOfficial, mail: Rendered) -> Outgoin
     )
 
 
-def _require_units(session: Session, unit_ids: Iterable[int]) -> dict[int, DirectoryUnit]:
-    """The directory's units by id; DirectoryNotReady if any of `unit_ids` is not there yet."""
-    units = {u.id: u for u in session.exec(select(DirectoryUnit)).all()}
-    missing = sorted(set(unit_ids) - set(units))
+def _directory(session: Session, event: Event, unit_ids: Iterable[int]) -> directory.Directory:
+    """The directory `event` was raised under, holding `unit_ids`; DirectoryNotReady until it is here."""
+    try:
+        found = directory.as_of(session, event)
+    except directory.DirectoryIncomplete as exc:
+        raise DirectoryNotReady(str(exc)) from exc
+    missing = sorted(set(unit_ids) - set(found.units))
     if missing:
         raise DirectoryNotReady(f"units {missing} not in the directory yet")
-    return units
-
-
-def _unit_officers(session: Session, unit_ids: list[int]) -> list[DirectoryOfficial]:
-    officials = session.exec(select(DirectoryOfficial).where(col(DirectoryOfficial.unit_id).in_(unit_ids))).all()
-    return unit_officers(unit_ids, officials)
+    return found
 
 
 def _queue(engine: Engine, event: Event, what: str, build: Callable[[Session], list[OutgoingEmail]]) -> int:
@@ -126,9 +128,8 @@ def queue_status_emails(engine: Engine, event: AssignmentStatusChangedV1, *, pla
     p = event.payload
 
     def build(session: Session) -> list[OutgoingEmail]:
-        units = _require_units(session, [p.unit_id])
-        officials = session.exec(select(DirectoryOfficial).where(DirectoryOfficial.role == "supervisor")).all()
-        recipients = supervisors_for(p.unit_id, units, officials, exclude_official_id=p.reported_by_id)
+        found = _directory(session, event, [p.unit_id])
+        recipients = supervisors_for(p.unit_id, found.units, found.officials, exclude_official_id=p.reported_by_id)
         return [_email(event, o, status_changed_email(event, o.name, place)) for o in recipients]
 
     return _queue(engine, event, "status change", build)
@@ -141,9 +142,9 @@ def queue_returned_emails(engine: Engine, event: StatusUpdateReviewedV1, *, plac
     def build(session: Session) -> list[OutgoingEmail]:
         if p.decision != "returned":
             return []  # an accepted update needs no email
-        _require_units(session, [p.unit_id])
+        found = _directory(session, event, [p.unit_id])
         return [_email(event, o, update_returned_email(event, o.name, place))
-                for o in _unit_officers(session, [p.unit_id])]
+                for o in unit_officers([p.unit_id], found.officials)]
 
     return _queue(engine, event, "review", build)
 
@@ -153,8 +154,8 @@ def queue_round_emails(engine: Engine, event: ReviewRoundOpenedV1, *, place: str
     p = event.payload
 
     def build(session: Session) -> list[OutgoingEmail]:
-        units = _require_units(session, p.unit_ids)
-        return [_email(event, o, review_round_email(event, o.name, units[o.unit_id].name, place))  # type: ignore[index]
-                for o in _unit_officers(session, list(p.unit_ids))]
+        found = _directory(session, event, p.unit_ids)
+        return [_email(event, o, review_round_email(event, o.name, found.units[o.unit_id].name, place))  # type: ignore[index]
+                for o in unit_officers(p.unit_ids, found.officials)]
 
     return _queue(engine, event, "review round", build)

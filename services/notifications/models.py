@@ -44,6 +44,27 @@ class DirectoryOfficial(NotificationsModel, table=True):
     )
 
 
+class DirectoryEntry(NotificationsModel, table=True):
+    """One directory event as it was numbered by the producer (unit.created, official.*): the
+    history recipients are computed from, as of the directory version an event was raised under."""
+
+    __tablename__ = "directory_log"
+
+    version: int = Field(primary_key=True, description="The event's directory_version, gap-free from 1.")
+    event_type: str = Field(max_length=120)
+    unit_id: int | None = Field(default=None, description="unit.created: the unit")
+    official_id: int | None = Field(default=None, index=True, description="official.*: the official")
+    code: str = Field(default="", max_length=40)
+    name: str = Field(default="", max_length=300)
+    kind: str = Field(default="", max_length=40)
+    parent_id: int | None = None
+    email: str = Field(default="", max_length=320)
+    title: str = Field(default="", max_length=200)
+    official_unit_id: int | None = None
+    role: str = Field(default="", max_length=20)
+    active: bool = True
+
+
 class OutgoingEmail(NotificationsModel, table=True):
     """An email to send; written with the inbox row, sent by the mail worker."""
 

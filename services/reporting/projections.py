@@ -187,8 +187,9 @@ def apply_status_changed(engine: Engine, event: AssignmentStatusChangedV1) -> bo
         row.reported_by, row.reported_at = p.reported_by_name, p.reported_at
         row.indicator_values, row.evidence_links = dict(p.indicator_values), list(p.evidence_links)
         row.period = p.period
-        if row.reviewed_update_id != p.update_id:
+        if (row.reviewed_update_id or 0) < p.update_id:  # the review on record is of an older update
             row.review_state, row.review_reason, row.reviewed_at = "pending", "", None
+            row.reviewed_update_id = None
         if newer:
             row.status, row.progress, row.version = p.new_status, p.progress, p.version
             row.completed_on = local_date(p.reported_at) if p.new_status == "completed" else None

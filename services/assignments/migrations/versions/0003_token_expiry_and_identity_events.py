@@ -1,4 +1,4 @@
-"""token expiry, bootstrap flag; publish the identity the other services now keep
+"""token expiry, bootstrap flag, directory clock; publish the identity the other services now keep
 
 Revision ID: 0003
 Revises: 0002
@@ -8,7 +8,8 @@ Reporting and notifications authenticate callers from `unit.*`, `official.*` and
 events. Tokens issued before this revision were never published, and reporting ignored
 officials until now, so this revision puts a snapshot of every unit, official and token into the
 outbox (v1 shapes written out here, so the migration does not change when the contracts do).
-Consumers apply them idempotently.
+Consumers apply them idempotently. The snapshot numbers the directory (units, then officials)
+from 1 and starts the directory clock there.
 """
 import json
 import uuid
@@ -51,6 +52,12 @@ def upgrade() -> None:
     with op.batch_alter_table('api_tokens') as batch:
         batch.add_column(sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column('bootstrap', sa.Boolean(), server_default=sa.false(), nullable=False))
+    clock = op.create_table(
+        'directory_clock',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('version', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
     bind = op.get_bind()
     bind.execute(sa.text("UPDATE api_tokens SET bootstrap = :yes WHERE name = 'bootstrap'"), {"yes": True})
     now = datetime.now(timezone.utc)
@@ -59,18 +66,24 @@ def upgrade() -> None:
                       sa.column('created_at', sa.DateTime(timezone=True)),
                       sa.column('available_at', sa.DateTime(timezone=True)), sa.column('attempts', sa.Integer()))
     rows = []
+    version = 0  # the directory clock: units and officials numbered 1..N, tokens raised under N
     for event_type, payload in _snapshot(bind):
+        if not event_type.startswith("api_token."):
+            version += 1
         event_id = uuid.uuid4()
         body = {"event_id": str(event_id), "event_type": event_type, "occurred_at": now.isoformat(),
-                "correlation_id": "migration-0003", "producer": "assignments", "payload": payload}
+                "correlation_id": "migration-0003", "producer": "assignments", "payload": payload,
+                "directory_version": version or None}
         rows.append({"event_id": event_id, "event_type": event_type, "correlation_id": "migration-0003",
                      "body": json.dumps(body, ensure_ascii=False), "created_at": now, "available_at": now,
                      "attempts": 0})
     if rows:
         op.bulk_insert(outbox, rows)
+    op.bulk_insert(clock, [{"id": 1, "version": version}])
 
 
 def downgrade() -> None:
+    op.drop_table('directory_clock')
     with op.batch_alter_table('api_tokens') as batch:
         batch.drop_column('bootstrap')
         batch.drop_column('expires_at')

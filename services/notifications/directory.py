@@ -1,0 +1,69 @@
+"""The directory as of an event: recipients are computed from the units and officials the producer
+had when it raised the event, whatever order the events arrive in.
+
+Directory events carry a gap-free `directory_version`; each is logged here. An event raised under
+version N is handled once versions 1..N are all here, from the log as it stood at N: an official
+created or deactivated after the event does not change who receives it. Events from before
+directory versions existed (None) use the current directory.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from services.notifications.models import DirectoryEntry, DirectoryOfficial, DirectoryUnit
+from shared.events import Event, OfficialCreatedV1, OfficialUpdatedV1, UnitCreatedV1
+
+
+class DirectoryIncomplete(Exception):
+    """Some directory event up to the version an event needs has not arrived yet."""
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Units by id and officials, as of one moment."""
+
+    units: dict[int, DirectoryUnit]
+    officials: list[DirectoryOfficial]
+
+
+def record(session: Session, event: UnitCreatedV1 | OfficialCreatedV1 | OfficialUpdatedV1) -> None:
+    """Log a numbered directory event (a duplicate is a no-op)."""
+    if event.directory_version is None or session.get(DirectoryEntry, event.directory_version) is not None:
+        return
+    if isinstance(event, UnitCreatedV1):
+        u = event.payload
+        entry = DirectoryEntry(version=event.directory_version, event_type=event.event_type, unit_id=u.id,
+                               code=u.code, name=u.name, kind=u.kind, parent_id=u.parent_id)
+    else:
+        o = event.payload
+        entry = DirectoryEntry(version=event.directory_version, event_type=event.event_type, official_id=o.id,
+                               name=o.name, email=o.email, title=o.title, official_unit_id=o.unit_id,
+                               role=o.role, active=o.active)
+    session.add(entry)
+
+
+def as_of(session: Session, event: Event) -> Directory:
+    """The directory `event` was raised under (DirectoryIncomplete while some of it is missing)."""
+    version = event.directory_version
+    if version is None:
+        return Directory({u.id: u for u in session.exec(select(DirectoryUnit)).all()},
+                         list(session.exec(select(DirectoryOfficial)).all()))
+    known = session.scalar(select(func.count()).select_from(DirectoryEntry)
+                           .where(col(DirectoryEntry.version) <= version)) or 0
+    if known < version:
+        raise DirectoryIncomplete(f"directory version {version} needed, {known} of its events here")
+    units: dict[int, DirectoryUnit] = {}
+    officials: dict[int, DirectoryOfficial] = {}
+    entries = session.exec(select(DirectoryEntry).where(col(DirectoryEntry.version) <= version)
+                           .order_by(col(DirectoryEntry.version))).all()
+    for e in entries:
+        if e.unit_id is not None:
+            units[e.unit_id] = DirectoryUnit(id=e.unit_id, code=e.code, name=e.name, kind=e.kind,
+                                             parent_id=e.parent_id)
+        elif e.official_id is not None:
+            officials[e.official_id] = DirectoryOfficial(
+                id=e.official_id, name=e.name, email=e.email, title=e.title, unit_id=e.official_unit_id,
+                role=e.role, active=e.active)
+    return Directory(units, list(officials.values()))
