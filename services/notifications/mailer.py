@@ -11,6 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from services.notifications.models import OutgoingEmail
 from services.notifications.settings import NotificationsSettings
+from services.notifications.wire import POLICY
 from shared.messaging.relay import PermanentFailure
 
 
@@ -49,7 +50,7 @@ def build_message(row: OutgoingEmail, sender: str) -> EmailMessage:
 
 
 def _build(row: OutgoingEmail, sender: str) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = sender
     name = _one_line(row.recipient_name)
     msg["To"] = formataddr((name, row.recipient)) if name else row.recipient
