@@ -7,6 +7,7 @@ created or deactivated after the event does not change who receives it. Events f
 directory versions existed (None) use the current directory.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func
@@ -14,10 +15,12 @@ from sqlmodel import Session, col, select
 
 from services.notifications.models import DirectoryEntry, DirectoryOfficial, DirectoryUnit
 from shared.events import Event, OfficialCreatedV1, OfficialUpdatedV1, UnitCreatedV1
+from shared.messaging.errors import DependencyNotReady
 
 
-class DirectoryIncomplete(Exception):
-    """Some directory event up to the version an event needs has not arrived yet."""
+class DirectoryNotReady(DependencyNotReady):
+    """The event needs a part of the directory this service has not heard of yet (a directory
+    event up to its version, or a unit it names); retry after the directory fills."""
 
 
 @dataclass(frozen=True)
@@ -44,16 +47,16 @@ def record(session: Session, event: UnitCreatedV1 | OfficialCreatedV1 | Official
     session.add(entry)
 
 
-def as_of(session: Session, event: Event) -> Directory:
-    """The directory `event` was raised under (DirectoryIncomplete while some of it is missing)."""
+def as_of(session: Session, event: Event, unit_ids: Iterable[int] = ()) -> Directory:
+    """The directory `event` was raised under, holding `unit_ids` (DirectoryNotReady until it is here)."""
     version = event.directory_version
     if version is None:
-        return Directory({u.id: u for u in session.exec(select(DirectoryUnit)).all()},
-                         list(session.exec(select(DirectoryOfficial)).all()))
+        return _holding(Directory({u.id: u for u in session.exec(select(DirectoryUnit)).all()},
+                                  list(session.exec(select(DirectoryOfficial)).all())), unit_ids)
     known = session.scalar(select(func.count()).select_from(DirectoryEntry)
                            .where(col(DirectoryEntry.version) <= version)) or 0
     if known < version:
-        raise DirectoryIncomplete(f"directory version {version} needed, {known} of its events here")
+        raise DirectoryNotReady(f"directory version {version} needed, {known} of its events here")
     units: dict[int, DirectoryUnit] = {}
     officials: dict[int, DirectoryOfficial] = {}
     entries = session.exec(select(DirectoryEntry).where(col(DirectoryEntry.version) <= version)
@@ -66,4 +69,11 @@ def as_of(session: Session, event: Event) -> Directory:
             officials[e.official_id] = DirectoryOfficial(
                 id=e.official_id, name=e.name, email=e.email, title=e.title, unit_id=e.official_unit_id,
                 role=e.role, active=e.active)
-    return Directory(units, list(officials.values()))
+    return _holding(Directory(units, list(officials.values())), unit_ids)
+
+
+def _holding(found: Directory, unit_ids: Iterable[int]) -> Directory:
+    missing = sorted(set(unit_ids) - set(found.units))
+    if missing:
+        raise DirectoryNotReady(f"units {missing} not in the directory yet")
+    return found

@@ -1,13 +1,14 @@
 """What the notifications service does with each event (sync, one transaction each)."""
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from services.notifications import directory
+from services.notifications.directory import DirectoryNotReady as DirectoryNotReady  # what the handlers raise
 from services.notifications.models import DirectoryOfficial, DirectoryUnit, OutgoingEmail
 from services.notifications.recipients import supervisors_for, unit_officers
 from services.notifications.templates import (
@@ -28,15 +29,10 @@ from shared.events import (
     UnitCreatedV1,
 )
 from shared.identity import projection as identity
-from shared.messaging.errors import DependencyNotReady
 from shared.messaging.inbox import handle_once
 
 CONSUMER = "notifications"
 log = logging.getLogger("plantrack.notifications")
-
-
-class DirectoryNotReady(DependencyNotReady):
-    """The event names a unit this service has not heard of yet; retry after the directory fills."""
 
 
 def _merge(session: Session, row: DirectoryUnit | DirectoryOfficial) -> None:
@@ -95,18 +91,6 @@ def _email(event: Event, official: DirectoryOfficial, mail: Rendered) -> Outgoin
     )
 
 
-def _directory(session: Session, event: Event, unit_ids: Iterable[int]) -> directory.Directory:
-    """The directory `event` was raised under, holding `unit_ids`; DirectoryNotReady until it is here."""
-    try:
-        found = directory.as_of(session, event)
-    except directory.DirectoryIncomplete as exc:
-        raise DirectoryNotReady(str(exc)) from exc
-    missing = sorted(set(unit_ids) - set(found.units))
-    if missing:
-        raise DirectoryNotReady(f"units {missing} not in the directory yet")
-    return found
-
-
 def _queue(engine: Engine, event: Event, what: str, build: Callable[[Session], list[OutgoingEmail]]) -> int:
     """Write the emails `build` makes for `event`, with its inbox row, once; return how many."""
     queued: list[OutgoingEmail] = []
@@ -128,7 +112,7 @@ def queue_status_emails(engine: Engine, event: AssignmentStatusChangedV1, *, pla
     p = event.payload
 
     def build(session: Session) -> list[OutgoingEmail]:
-        found = _directory(session, event, [p.unit_id])
+        found = directory.as_of(session, event, [p.unit_id])
         recipients = supervisors_for(p.unit_id, found.units, found.officials, exclude_official_id=p.reported_by_id)
         return [_email(event, o, status_changed_email(event, o.name, place)) for o in recipients]
 
@@ -142,7 +126,7 @@ def queue_returned_emails(engine: Engine, event: StatusUpdateReviewedV1, *, plac
     def build(session: Session) -> list[OutgoingEmail]:
         if p.decision != "returned":
             return []  # an accepted update needs no email
-        found = _directory(session, event, [p.unit_id])
+        found = directory.as_of(session, event, [p.unit_id])
         return [_email(event, o, update_returned_email(event, o.name, place))
                 for o in unit_officers([p.unit_id], found.officials)]
 
@@ -154,7 +138,7 @@ def queue_round_emails(engine: Engine, event: ReviewRoundOpenedV1, *, place: str
     p = event.payload
 
     def build(session: Session) -> list[OutgoingEmail]:
-        found = _directory(session, event, p.unit_ids)
+        found = directory.as_of(session, event, p.unit_ids)
         return [_email(event, o, review_round_email(event, o.name, found.units[o.unit_id].name, place))  # type: ignore[index]
                 for o in unit_officers(p.unit_ids, found.officials)]
 
