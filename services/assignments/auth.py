@@ -2,13 +2,13 @@
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
 from services.assignments.domain import Role
 from services.assignments.models import ApiToken, Official
-from shared.events.base import utcnow
+from shared.events.base import as_utc, utcnow
 from shared.identity.auth import hash_token
 
 __all__ = ["Actor", "hash_token", "new_token", "resolve_token", "store_token"]
@@ -57,17 +57,14 @@ def resolve_token(session: Session, token: str) -> Official | None:
         select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
     ).first()
     now = utcnow()
-    if row is None or (row.expires_at is not None and _utc(row.expires_at) <= now):
+    if row is None or (row.expires_at is not None and as_utc(row.expires_at) <= now):
         return None
     official = session.get(Official, row.official_id)
     if official is None or not official.active:
         return None
     last = row.last_used_at
-    if last is None or now - _utc(last) > LAST_USED_GRANULARITY:
+    if last is None or now - as_utc(last) > LAST_USED_GRANULARITY:
         row.last_used_at = now  # at most once a minute: reads should not all become writes
         session.add(row)
     return official
 
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite gives naive UTC

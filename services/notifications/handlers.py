@@ -2,7 +2,6 @@
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -28,6 +27,7 @@ from shared.events import (
     StatusUpdateReviewedV1,
     UnitCreatedV1,
 )
+from shared.events.base import as_utc
 from shared.identity import projection as identity
 from shared.messaging.inbox import handle_once
 
@@ -55,9 +55,6 @@ def record_token(engine: Engine, event: ApiTokenIssuedV1 | ApiTokenRevokedV1) ->
     return handle_once(engine, event, CONSUMER, lambda s: identity.apply_token(s, event))
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite gives naive UTC
-
 
 def _set_official(session: Session, event: OfficialCreatedV1 | OfficialUpdatedV1) -> None:
     """Write the official as the event says, unless a later event already did (each event type has
@@ -65,7 +62,7 @@ def _set_official(session: Session, event: OfficialCreatedV1 | OfficialUpdatedV1
     identity.apply_official(session, event)
     directory.record(session, event)
     row = session.get(DirectoryOfficial, event.payload.id, with_for_update=True)
-    if row is not None and row.as_of is not None and _utc(row.as_of) > _utc(event.occurred_at):
+    if row is not None and row.as_of is not None and as_utc(row.as_of) > as_utc(event.occurred_at):
         log.info("older official event ignored", extra={"event_id": str(event.event_id)})
         return
     _merge(session, DirectoryOfficial(**event.payload.model_dump(), as_of=event.occurred_at))

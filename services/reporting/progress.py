@@ -1,7 +1,7 @@
 """Plan progress from the read model: overall counts, each unit, each review round."""
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
@@ -16,6 +16,7 @@ from services.reporting.models import (
     ReportUnitPlan,
 )
 from shared.due import DueState, due_state
+from shared.events.base import as_utc
 from shared.vietnamese import STATUS_LABELS
 
 
@@ -125,12 +126,9 @@ def round_units(session: Session, round_: ReportReviewRound, names: dict[int, st
         state = "missing" if sub is None else "on_time" if sub.on_time else "late"
         name = known.get(unit_id) or (sub.unit_name if sub else "") or f"#{unit_id}"
         rows.append(RoundUnit(unit_id=unit_id, unit_name=name, expected=unit_id in expected, state=state,
-                              submitted_at=_utc(sub.submitted_at) if sub else None, link=sub.link if sub else ""))
+                              submitted_at=as_utc(sub.submitted_at) if sub else None, link=sub.link if sub else ""))
     return rows
 
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite gives naive UTC
 
 
 def _unit_names(session: Session, plan_id: int, unit_ids: list[int]) -> dict[int, str]:

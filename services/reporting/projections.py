@@ -7,7 +7,6 @@ placeholder that the creating event completes. Rows several projections change a
 (FOR UPDATE) for the transaction, so those projections take turns.
 """
 
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -44,6 +43,7 @@ from shared.events import (
     UnitCreatedV1,
     UnitPlanRegisteredV1,
 )
+from shared.events.base import as_utc
 from shared.identity import projection as identity
 from shared.messaging.inbox import handle_once
 from shared.vietnamese import local_date
@@ -80,9 +80,6 @@ def _plan(session: Session, plan_id: int, number: str) -> ReportPlan:
     """The plan's row, locked; a placeholder with just its number until plan.created arrives."""
     return _locked(session, ReportPlan(id=plan_id, number=number))
 
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite gives naive UTC
 
 
 def _advance(plan: ReportPlan, status: str) -> None:
@@ -209,7 +206,7 @@ def apply_update_reviewed(engine: Engine, event: StatusUpdateReviewedV1) -> bool
                           task_code=p.task_code, task_title=p.task_title, unit_id=p.unit_id, unit_code="",
                           unit_name=p.unit_name)
         latest = max(row.update_id or 0, row.reviewed_update_id or 0)
-        same_but_later = p.update_id == latest and (row.reviewed_at is None or p.reviewed_at >= _utc(row.reviewed_at))
+        same_but_later = p.update_id == latest and (row.reviewed_at is None or p.reviewed_at >= as_utc(row.reviewed_at))
         if p.update_id > latest or same_but_later:
             row.review_state, row.review_reason = p.decision, p.reason
             row.reviewed_update_id, row.reviewed_at = p.update_id, p.reviewed_at

@@ -12,6 +12,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """`moment` with its time zone: SQLite gives back naive datetimes, which plantrack stores in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 class Event(BaseModel):
     """Base of all integration events: identity, type, time and correlation, then the payload.
 

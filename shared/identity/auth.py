@@ -3,7 +3,7 @@
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends
@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from starlette.exceptions import HTTPException
 
-from shared.events.base import utcnow
+from shared.events.base import as_utc, utcnow
 from shared.identity.models import IdentityOfficial, IdentityToken, IdentityUnit
 from shared.identity.scope import visible_units
 
@@ -42,15 +42,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
 
 def authenticate(session: Session, token: str, *, now: datetime | None = None) -> Principal | None:
     """The principal a bearer token stands for: known, not revoked, not expired, of an active official."""
     row = session.exec(select(IdentityToken).where(IdentityToken.token_hash == hash_token(token))).first()
     now = now or utcnow()
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and _utc(row.expires_at) <= now):
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and as_utc(row.expires_at) <= now):
         return None
     official = session.get(IdentityOfficial, row.official_id)
     if official is None or not official.active:

@@ -5,16 +5,12 @@ state of the latest `occurred_at`, and a token once revoked stays revoked even w
 `api_token.issued.v1` comes after the revocation.
 """
 
-from datetime import UTC, datetime
 
 from sqlmodel import Session
 
 from shared.events import ApiTokenIssuedV1, ApiTokenRevokedV1, OfficialCreatedV1, OfficialUpdatedV1, UnitCreatedV1
+from shared.events.base import as_utc
 from shared.identity.models import IdentityOfficial, IdentityToken, IdentityUnit
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite gives naive UTC
 
 
 def apply_unit(session: Session, event: UnitCreatedV1) -> None:
@@ -27,7 +23,7 @@ def apply_official(session: Session, event: OfficialCreatedV1 | OfficialUpdatedV
     """Record an official's role, unit and active flag, unless a later event already did."""
     p = event.payload
     row = session.get(IdentityOfficial, p.id, with_for_update=True)
-    if row is not None and _utc(row.as_of) > _utc(event.occurred_at):
+    if row is not None and as_utc(row.as_of) > as_utc(event.occurred_at):
         return
     session.merge(IdentityOfficial(id=p.id, role=p.role, unit_id=p.unit_id, active=p.active,
                                    as_of=event.occurred_at))

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from shared.events.base import as_utc
+
 SEED = Path(__file__).with_name("ke-hoach-41-KH-DUK.txt")
 
 UNITS: list[tuple[str, str, str, str | None]] = [
@@ -128,6 +130,6 @@ def _live_demo_token(client: httpx.Client, official_id: int) -> int | None:
         if token["name"] != DEMO_TOKEN_NAME or token["revoked_at"] is not None:
             continue
         expires = datetime.fromisoformat(token["expires_at"]) if token.get("expires_at") else None
-        if expires is None or (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) > now:
+        if expires is None or as_utc(expires) > now:
             return int(token["id"])
     return None
