@@ -20,6 +20,8 @@ class UnitPayload(_Payload):
     name: str = Field(examples=["Ban Tuyên giáo Đảng ủy Khối"])
     kind: str = Field(examples=["advisory_board"])
     parent_id: int | None = None
+    email: str | None = Field(default=None, examples=["btg@travinh.gov.vn"],
+                              description="The unit's own mailbox: reached when no officer of it is active.")
 
 
 class OfficialPayload(_Payload):
@@ -73,6 +75,9 @@ class PlanPayload(_Payload):
     period: str = ""
     vision_year: int | None = None
     signer: str = ""
+    reporting_period: str = Field(
+        default="quarterly", examples=["monthly", "quarterly", "half_yearly", "yearly"],
+        description="How often units report on ongoing (thường xuyên) tasks.")
     version: int = Field(default=1, description="Plan version; read models keep the highest.")
     tasks: list[TaskPayload] = Field(default_factory=list)
 
@@ -82,9 +87,11 @@ class AssignmentCreatedPayload(_Payload):
 
     id: int
     plan_id: int
+    plan_number: str = ""
     task_id: int
     task_code: str
     task_title: str
+    task_kind: str = Field(default="one_off", examples=["one_off", "ongoing"])
     unit_id: int
     unit_code: str
     unit_name: str
@@ -127,6 +134,13 @@ class UnitCreatedV1(Event):
     """A unit was created."""
 
     event_type: Literal["unit.created.v1"] = "unit.created.v1"
+    payload: UnitPayload
+
+
+class UnitUpdatedV1(Event):
+    """A unit's name or mailbox changed."""
+
+    event_type: Literal["unit.updated.v1"] = "unit.updated.v1"
     payload: UnitPayload
 
 

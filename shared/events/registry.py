@@ -19,6 +19,7 @@ from shared.events.assignments import (
     ReviewSubmissionSubmittedV1,
     StatusUpdateReviewedV1,
     UnitCreatedV1,
+    UnitUpdatedV1,
     UnitPlanRegisteredV1,
 )
 from shared.events.base import Event
@@ -27,6 +28,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
         UnitCreatedV1,
+        UnitUpdatedV1,
         OfficialCreatedV1,
         PlanCreatedV1,
         AssignmentCreatedV1,
