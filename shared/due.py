@@ -33,7 +33,8 @@ class ReportingPeriod(StrEnum):
 
 
 MONTHS_IN: dict[ReportingPeriod, int] = {
-    ReportingPeriod.MONTHLY: 1, ReportingPeriod.QUARTERLY: 3, ReportingPeriod.HALF_YEARLY: 6, ReportingPeriod.YEARLY: 12,
+    ReportingPeriod.MONTHLY: 1, ReportingPeriod.QUARTERLY: 3, ReportingPeriod.HALF_YEARLY: 6,
+    ReportingPeriod.YEARLY: 12,
 }
 
 

@@ -1,4 +1,5 @@
-"""Vietnamese wording shared by emails and exports: date lines, status and review labels."""
+"""Vietnamese wording shared by emails and exports: date lines, status, due state, reporting period
+and review labels."""
 
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -16,6 +17,16 @@ DUE_STATE_LABELS: dict[str, str] = {
     "completed_on_time": "Hoàn thành đúng hạn",
     "completed_late": "Hoàn thành trễ hạn",
     "no_deadline": "Không có thời hạn",
+    "reported": "Đã báo cáo kỳ này",
+    "report_due": "Đến kỳ báo cáo",
+    "report_missing": "Chưa báo cáo kỳ trước",
+}
+
+REPORTING_PERIOD_LABELS: dict[str, str] = {
+    "monthly": "hằng tháng",
+    "quarterly": "hằng quý",
+    "half_yearly": "6 tháng một lần",
+    "yearly": "hằng năm",
 }
 
 ROLE_LABELS: dict[str, str] = {"lead": "Chủ trì", "support": "Phối hợp"}

@@ -7,7 +7,7 @@ from sqlmodel import Session, col
 from services.assignments.models import DirectoryClock
 from shared.events.base import Event
 
-DIRECTORY_EVENTS = frozenset({"unit.created.v1", "official.created.v1", "official.updated.v1"})
+DIRECTORY_EVENTS = frozenset({"unit.created.v1", "unit.updated.v1", "official.created.v1", "official.updated.v1"})
 
 
 def stamp(session: Session, event: Event) -> Event:

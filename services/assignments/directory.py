@@ -10,7 +10,7 @@ from services.assignments.auth import Actor, hash_token, store_token
 from services.assignments.domain import Role
 from services.assignments.errors import Conflict, Invalid, NotFound
 from services.assignments.models import ApiToken, Official, Unit
-from services.assignments.schemas import OfficialCreate, OfficialUpdate, UnitCreate
+from services.assignments.schemas import OfficialCreate, OfficialUpdate, UnitCreate, UnitUpdate
 from shared.events import (
     ApiTokenIssuedV1,
     ApiTokenPayload,
@@ -20,6 +20,7 @@ from shared.events import (
     OfficialUpdatedV1,
     UnitCreatedV1,
     UnitPayload,
+    UnitUpdatedV1,
 )
 from shared.events.base import utcnow
 
@@ -45,12 +46,37 @@ def create_unit(session: Session, *, actor: Actor, data: UnitCreate) -> Unit:
         raise NotFound("Parent unit", data.parent_id)
     if session.exec(select(Unit).where(Unit.code == data.code)).first() is not None:
         raise Conflict(f"A unit with code '{data.code}' already exists.")
-    unit = Unit(**data.model_dump())
+    values = data.model_dump() | {"email": _mailbox(data.email)}
+    unit = Unit(**values)
     session.add(unit)
     session.flush()
-    audit.record(session, actor, action="unit.create", entity_type="unit", entity_id=unit.id,
-                 changes=data.model_dump(),
+    audit.record(session, actor, action="unit.create", entity_type="unit", entity_id=unit.id, changes=values,
                  event=UnitCreatedV1(correlation_id=_cid(actor), payload=unit_payload(unit)))
+    return unit
+
+
+def _mailbox(email: str | None) -> str | None:
+    """A unit's mailbox as stored: lower case, and None for none ("" clears it)."""
+    return str(email).lower() if email else None
+
+
+def update_unit(session: Session, *, actor: Actor, unit_id: int, data: UnitUpdate) -> Unit:
+    """Rename a unit or change its mailbox (admin)."""
+    require_role(actor, Role.ADMIN)
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("Unit", unit_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "email" in changes:
+        changes["email"] = _mailbox(changes["email"])
+    before = {k: getattr(unit, k) for k in changes}
+    for key, value in changes.items():
+        setattr(unit, key, value)
+    session.add(unit)
+    session.flush()
+    audit.record(session, actor, action="unit.update", entity_type="unit", entity_id=unit_id,
+                 changes={"before": before, "after": changes},
+                 event=UnitUpdatedV1(correlation_id=actor.correlation_id, payload=unit_payload(unit)))
     return unit
 
 

@@ -3,7 +3,8 @@
 from datetime import date
 from enum import StrEnum
 
-from shared.due import DueState, due_state  # noqa: F401 - re-exported; the rule is shared with read models
+# re-exported: the rule is shared with the read models
+from shared.due import DueState, ReportingPeriod, assignment_due_state, due_state  # noqa: F401
 
 
 class Status(StrEnum):

@@ -28,6 +28,7 @@ class Unit(AssignmentsModel, table=True):
     name: str = Field(max_length=300)
     kind: str = Field(max_length=40)
     parent_id: int | None = Field(default=None, foreign_key="units.id", index=True)
+    email: str | None = Field(default=None, max_length=320, description="The unit's own mailbox.")
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
@@ -84,6 +85,9 @@ class Plan(AssignmentsModel, table=True):
     signer_title: str = Field(default="", max_length=200)
     recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="draft", max_length=20)
+    reporting_period: str = Field(default="quarterly", max_length=20,
+                                  sa_column_kwargs={"server_default": "quarterly"},
+                                  description="How often units report on ongoing tasks (shared.due.ReportingPeriod).")
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     published_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
@@ -126,6 +130,7 @@ class Assignment(AssignmentsModel, table=True):
     progress: int = 0
     version: int = 1
     completed_on: date | None = None
+    last_reported_on: date | None = Field(default=None, description="Vietnamese day of the latest status update.")
     needs_resubmission: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

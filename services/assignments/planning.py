@@ -51,7 +51,8 @@ def plan_payload(plan: Plan, tasks: list[Task], issuer: Unit | None) -> PlanPayl
         id=plan.id or 0, number=plan.number, kind=plan.kind, title=plan.title,
         issuer_unit_id=plan.issuer_unit_id, issuer_name=issuer.name if issuer else "",
         place=plan.place, issued_on=plan.issued_on, implements=plan.implements, status=plan.status,
-        period=plan.period, vision_year=plan.vision_year, signer=plan.signer, version=plan.version,
+        period=plan.period, vision_year=plan.vision_year, signer=plan.signer,
+        reporting_period=plan.reporting_period, version=plan.version,
         tasks=[
             TaskPayload(id=t.id or 0, code=t.code, title=t.title, kind=t.kind, due_on=t.due_on,
                         parent_code=codes.get(t.parent_id))
@@ -210,11 +211,12 @@ def assign(session: Session, *, actor: Actor, plan_id: int, data: AssignmentCrea
         session.add(assignment)
         session.flush()
         event = AssignmentCreatedV1(
-            correlation_id=actor.correlation_id,
+            correlation_id=actor.correlation_id, occurred_at=assignment.created_at,  # the day it was assigned on
             payload=AssignmentCreatedPayload(
-                id=assignment.id or 0, plan_id=plan_id, task_id=task.id or 0, task_code=task.code,
-                task_title=task.title, unit_id=unit_id, unit_code=unit.code, unit_name=unit.name,
-                role=assignment.role, due_on=due_on, version=assignment.version,
+                id=assignment.id or 0, plan_id=plan_id, plan_number=plan.number, task_id=task.id or 0,
+                task_code=task.code, task_title=task.title, task_kind=task.kind, unit_id=unit_id,
+                unit_code=unit.code, unit_name=unit.name, role=assignment.role, due_on=due_on,
+                version=assignment.version,
             ),
         )
         audit.record(session, actor, action="assignment.create", entity_type="assignment",

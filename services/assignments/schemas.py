@@ -1,7 +1,7 @@
 """Request and response bodies of the assignments API."""
 
 from datetime import date, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, HttpUrl, model_validator
 
@@ -10,6 +10,7 @@ from services.assignments.domain import (
     DueState,
     InspectionKind,
     PlanStatus,
+    ReportingPeriod,
     ReviewDecision,
     ReviewRoundKind,
     ReviewState,
@@ -47,17 +48,33 @@ class Page(BaseModel, Generic[T]):
     limit: int
 
 
+UNIT_EMAIL = "The unit's own mailbox (hộp thư của đơn vị): reached when no officer of the unit is active."
+
+
 class UnitCreate(BaseModel):
     """A new unit."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"code": "CB-STC", "name": "Chi bộ Sở Tài chính", "kind": "party_cell", "parent_id": 1}
+        {"code": "CB-STC", "name": "Chi bộ Sở Tài chính", "kind": "party_cell", "parent_id": 1,
+         "email": "cb.stc@travinh.gov.vn"}
     ]})
 
     code: Code = Field(min_length=1, max_length=40, description="ASCII letters, digits, '-', '_' and '.'.")
     name: Name = Field(min_length=1, max_length=300)
     kind: UnitKind
     parent_id: BodyId | None = None
+    email: EmailStr | None = Field(default=None, description=UNIT_EMAIL)
+
+
+class UnitUpdate(PatchBody):
+    """Changes to a unit (admin): its name, and its mailbox ("" removes it; null is refused)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"name": "Chi bộ Sở Tài chính tỉnh Trà Vinh", "email": "cb.stc@travinh.gov.vn"}, {"email": ""}
+    ]})
+
+    name: Annotated[Name | None, NOT_NULL] = Field(default=None, min_length=1, max_length=300)
+    email: Annotated[EmailStr | Literal[""] | None, NOT_NULL] = Field(default=None, description=UNIT_EMAIL)
 
 
 class UnitPublic(BaseModel):
@@ -68,6 +85,7 @@ class UnitPublic(BaseModel):
     name: str
     kind: UnitKind
     parent_id: int | None = None
+    email: str | None = None
 
 
 class OfficialCreate(BaseModel):
@@ -144,6 +162,9 @@ class TaskCreate(BaseModel):
         return self
 
 
+REPORTING_PERIOD = "How often units report on the plan's ongoing (thường xuyên) tasks."
+
+
 class PlanCreate(BaseModel):
     """A new plan with its tasks."""
 
@@ -168,6 +189,7 @@ class PlanCreate(BaseModel):
     signer: Name = Field(default="", max_length=200, examples=["Phạm Phước Trãi"])
     signer_title: Text = Field(default="", max_length=200, examples=["Phó Bí thư"])
     recipients: list[Recipient] = Field(default_factory=list, max_length=200)
+    reporting_period: ReportingPeriod = Field(default=ReportingPeriod.QUARTERLY, description=REPORTING_PERIOD)
     tasks: list[TaskCreate] = Field(default_factory=list, max_length=500)
 
 
@@ -192,6 +214,7 @@ class PlanUpdate(PatchBody):
     signer: Annotated[Name | None, NOT_NULL] = Field(default=None, max_length=200)
     signer_title: Annotated[Text | None, NOT_NULL] = Field(default=None, max_length=200)
     recipients: Annotated[list[Recipient] | None, NOT_NULL] = Field(default=None, max_length=200)
+    reporting_period: Annotated[ReportingPeriod | None, NOT_NULL] = Field(default=None, description=REPORTING_PERIOD)
 
 
 class TaskPublic(BaseModel):
@@ -225,6 +248,7 @@ class PlanPublic(BaseModel):
     signer_title: str = ""
     recipients: list[str]
     status: PlanStatus
+    reporting_period: ReportingPeriod = ReportingPeriod.QUARTERLY
     published_at: datetime | None = None
     closed_at: datetime | None = None
     version: int = 1
@@ -252,6 +276,7 @@ class AssignmentPublic(BaseModel):
     task_id: int
     task_code: str
     task_title: str
+    task_kind: TaskKind = TaskKind.ONE_OFF
     unit_id: int
     unit_code: str
     unit_name: str
@@ -259,7 +284,11 @@ class AssignmentPublic(BaseModel):
     due_on: date | None
     status: Status
     progress: int
-    due_state: DueState
+    due_state: DueState = Field(description=(
+        "A one-off task against its deadline; an ongoing (thường xuyên) task against the plan's reporting "
+        "period: reported (this period), report_due (its last days), report_missing (the previous period "
+        "passed without a report), else within_deadline; no_deadline once completed."))
+    last_reported_on: date | None = Field(default=None, description="Day (Vietnam) of the latest status update.")
     version: int
     needs_resubmission: bool = False
     updated_at: datetime
@@ -493,7 +522,8 @@ class UnitCompleteness(BaseModel):
     unit_name: str
     assignments: int
     completed: int
-    overdue: int
+    overdue: int = Field(description="One-off assignments past their deadline, and ongoing ones whose unit "
+                                     "missed the previous period's report (report_missing).")
     unit_plan_registered: bool
     unit_plan_numbers: list[str]
 

@@ -80,10 +80,11 @@ def post_update(
         progress = domain.normalise_progress(data.status, data.progress)
     _check_indicators(task, data.indicator_values)
     now = utcnow()
-    completed_on = (today or local_date(now)) if data.status == Status.COMPLETED else None
+    reported_on = today or local_date(now)
+    completed_on = reported_on if data.status == Status.COMPLETED else None
     previous_progress = assignment.progress
     _bump(session, assignment, assignment.version, status=data.status, progress=progress,
-          completed_on=completed_on, needs_resubmission=False)
+          completed_on=completed_on, last_reported_on=reported_on, needs_resubmission=False)
     links = [str(link) for link in data.evidence_links]
     row = StatusUpdate(
         assignment_id=assignment_id, status=data.status, progress=progress, summary=data.summary,

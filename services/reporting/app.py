@@ -80,7 +80,9 @@ def create_app(settings: ReportingSettings | None = None) -> ConsumerAPI:
             if plan is None:
                 raise Problem(404, f"Plan {plan_id} is not known to the reporting service (yet).")
             rows = [r for r in exports.plan_rows(session, plan_id) if principal.can_read(r.unit_id)]
-            body = exports.export_csv(plan, rows, today, settings.due_soon_days)
+            body = exports.export_csv(plan, rows, today, settings.due_soon_days,
+                                      kinds=progress.task_kinds(session, plan_id),
+                                      names=progress.unit_names(session, {r.unit_id for r in rows}))
         return _csv_response(body, exports.export_filename(plan, today, "csv"))
 
     @http.get("/plans/{plan_id}/progress", tags=["progress"])

@@ -28,6 +28,7 @@ from shared.events import (
     StatusUpdateReviewedV1,
     UnitCreatedV1,
     UnitPlanRegisteredV1,
+    UnitUpdatedV1,
 )
 from shared.messaging.topology import EVENTS_EXCHANGE, consumer_queue
 
@@ -47,6 +48,11 @@ def register(broker: RabbitBroker, engine: Engine, settings: ReportingSettings) 
     async def on_unit_created(event: UnitCreatedV1) -> None:
         """Record the unit."""
         await asyncio.to_thread(projections.apply_unit_created, engine, event)
+
+    @subscriber(UnitUpdatedV1.TYPE)
+    async def on_unit_updated(event: UnitUpdatedV1) -> None:
+        """Record the unit's new name or mailbox (even before its creation arrives)."""
+        await asyncio.to_thread(projections.apply_unit, engine, event)
 
     @subscriber(OfficialCreatedV1.TYPE)
     async def on_official_created(event: OfficialCreatedV1) -> None:

@@ -10,11 +10,11 @@ from typing import Any
 from sqlmodel import Session, select
 
 from services.reporting.models import ReportAssignment, ReportPlan, ReportReviewRound
-from services.reporting.progress import RoundUnit
-from shared.due import due_state
+from services.reporting.progress import RoundUnit, due_states
 from shared.validation import strip_invisible
 from shared.vietnamese import (
     DUE_STATE_LABELS,
+    REPORTING_PERIOD_LABELS,
     ROLE_LABELS,
     SUBMISSION_STATE_LABELS,
     local_time,
@@ -85,15 +85,24 @@ def _local(moment: datetime | None) -> str:
     return local_time(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
 
 
-def export_csv(plan: ReportPlan, rows: list[ReportAssignment], today: date, soon_days: int) -> str:
-    """CSV (UTF-8 with BOM, so spreadsheet programs show the diacritics) of a plan's assignments."""
+def export_csv(
+    plan: ReportPlan, rows: list[ReportAssignment], today: date, soon_days: int, *,
+    kinds: dict[int, str] | None = None, names: dict[int, str] | None = None,
+) -> str:
+    """CSV (UTF-8 with BOM, so spreadsheet programs show the diacritics) of a plan's assignments.
+
+    `kinds`: the plan's task kinds by task id; `names`: current unit names by unit id (else the
+    name each assignment's events carried)."""
+    kinds, names = kinds or {}, names or {}
+    states = due_states(plan, rows, today, soon_days, kinds)
+    every = f"Báo cáo {REPORTING_PERIOD_LABELS.get(plan.reporting_period, plan.reporting_period)}"
     out, writer = _spreadsheet_csv(CSV_HEADER)
     for n, r in enumerate(rows, start=1):
-        state = due_state(r.status, r.due_on, today, r.completed_on, soon_days=soon_days)
+        ongoing = kinds.get(r.task_id, r.task_kind) == "ongoing"
         writer.writerow([
-            n, r.task_code, r.task_title, r.unit_name, ROLE_LABELS.get(r.role, r.role), short_date(r.due_on),
-            status_label(r.status), r.progress, DUE_STATE_LABELS[state], r.summary, r.difficulties,
-            r.reported_by, _local(r.reported_at),
+            n, r.task_code, r.task_title, names.get(r.unit_id, r.unit_name), ROLE_LABELS.get(r.role, r.role),
+            every if ongoing else short_date(r.due_on), status_label(r.status), r.progress,
+            DUE_STATE_LABELS[states[r.id]], r.summary, r.difficulties, r.reported_by, _local(r.reported_at),
         ])
     return out.getvalue()
 

@@ -21,6 +21,11 @@ class ReportUnit(ReportingModel, table=True):
     name: str = Field(max_length=300)
     kind: str = Field(max_length=40)
     parent_id: int | None = None
+    email: str | None = Field(default=None, max_length=320)
+    directory_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"},
+                                   description="directory_version of the event that set this row (0: none).")
+    as_of: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True),
+                                   description="occurred_at of that event; between unnumbered events the later wins.")
 
 
 class ReportPlan(ReportingModel, table=True):
@@ -40,6 +45,7 @@ class ReportPlan(ReportingModel, table=True):
     period: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})
     vision_year: int | None = None
     signer: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    reporting_period: str = Field(default="quarterly", max_length=20, sa_column_kwargs={"server_default": "quarterly"})
     published_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     version: int = Field(default=0, sa_column_kwargs={"server_default": "0"},
@@ -70,11 +76,15 @@ class ReportAssignment(ReportingModel, table=True):
     task_id: int
     task_code: str = Field(max_length=30)
     task_title: str = Field(max_length=500)
+    task_kind: str = Field(default="one_off", max_length=20, sa_column_kwargs={"server_default": "one_off"},
+                           description="As assignment.created said; the plan's task, once known, has the say.")
     unit_id: int = Field(index=True)
     unit_code: str = Field(max_length=40)
     unit_name: str = Field(max_length=300)
     role: str = Field(default="lead", max_length=10)
     due_on: date | None = None
+    assigned_on: date | None = Field(default=None, description="Vietnamese day assignment.created occurred on.")
+    last_reported_on: date | None = Field(default=None, description="Vietnamese day of the latest status update.")
     status: str = Field(default="not_started", max_length=20)
     progress: int = 0
     summary: str = Field(default="", sa_column=Column(Text, nullable=False))

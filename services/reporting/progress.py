@@ -3,7 +3,7 @@
 from collections import Counter
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from services.reporting.models import (
@@ -12,10 +12,11 @@ from services.reporting.models import (
     ReportPlan,
     ReportReviewRound,
     ReportReviewSubmission,
+    ReportTask,
     ReportUnit,
     ReportUnitPlan,
 )
-from shared.due import DueState, due_state
+from shared.due import DueState, assignment_due_state
 from shared.events.base import as_utc
 from shared.vietnamese import STATUS_LABELS
 
@@ -52,7 +53,8 @@ class UnitProgress(BaseModel):
     unit_name: str
     assignments_total: int
     assignments_completed: int
-    assignments_overdue: int
+    assignments_overdue: int = Field(description="One-off assignments past their deadline, and ongoing ones "
+                                                 "whose unit missed the previous period's report.")
     unit_plan_registered: bool
     unit_plans: list[UnitPlanRef]
     inspections: int
@@ -94,10 +96,41 @@ class PlanProgress(BaseModel):
     title: str
     status: str
     period: str
+    reporting_period: str = "quarterly"
     as_of: date
     assignments: AssignmentCounts
     units: list[UnitProgress]
     review_rounds: list[RoundProgress]
+
+
+BEHIND = frozenset({DueState.OVERDUE, DueState.REPORT_MISSING})
+"""Due states a unit's summary counts as overdue: a missed deadline, or a missed period report."""
+
+
+def task_kinds(session: Session, plan_id: int) -> dict[int, str]:
+    """The kind (one_off or ongoing) of each task of the plan the read model knows."""
+    return {t.id: t.kind for t in session.exec(select(ReportTask).where(ReportTask.plan_id == plan_id)).all()}
+
+
+def due_states(
+    plan: ReportPlan, assignments: list[ReportAssignment], today: date, soon_days: int,
+    kinds: dict[int, str] | None = None,
+) -> dict[int, DueState]:
+    """Each assignment's due state on `today`: an ongoing task's by the plan's reporting period.
+
+    A task's kind comes from `kinds` (the plan's tasks: plan events always carried it) when there,
+    else from the assignment's own event."""
+    kinds = kinds or {}
+    return {a.id: assignment_due_state(
+        a.status, kinds.get(a.task_id, a.task_kind), a.due_on, today, completed_on=a.completed_on,
+        period=plan.reporting_period, assigned_on=a.assigned_on, last_reported_on=a.last_reported_on,
+        soon_days=soon_days,
+    ) for a in assignments}
+
+
+def unit_names(session: Session, unit_ids: set[int]) -> dict[int, str]:
+    """Current names of the units the read model knows (a renamed unit shows its new name)."""
+    return {u.id: u.name for u in session.exec(select(ReportUnit).where(col(ReportUnit.id).in_(unit_ids))).all()}
 
 
 def get_round(session: Session, plan_id: int, round_id: int) -> ReportReviewRound | None:
@@ -190,7 +223,7 @@ def plan_progress(
         for u in r.units:
             names.setdefault(u.unit_id, u.unit_name)
 
-    states = {a.id: due_state(a.status, a.due_on, today, a.completed_on, soon_days=soon_days) for a in assignments}
+    states = due_states(plan, assignments, today, soon_days, task_kinds(session, plan_id))
     by_status = dict.fromkeys(STATUS_LABELS, 0) | Counter(a.status for a in assignments)
     by_due = dict.fromkeys((s.value for s in DueState), 0) | Counter(s.value for s in states.values())
 
@@ -203,14 +236,15 @@ def plan_progress(
             unit_id=unit_id, unit_code=codes.get(unit_id, ""), unit_name=names[unit_id],
             assignments_total=len(mine),
             assignments_completed=sum(1 for a in mine if a.status == "completed"),
-            assignments_overdue=sum(1 for a in mine if states[a.id] == DueState.OVERDUE),
+            assignments_overdue=sum(1 for a in mine if states[a.id] in BEHIND),
             unit_plan_registered=bool(plans), unit_plans=plans,
             inspections=sum(1 for i in inspections if i.unit_id == unit_id),
             review_rounds=[UnitRoundState(round_id=r.id, state=u.state)
                            for r in round_progress for u in r.units if u.unit_id == unit_id],
         ))
     return PlanProgress(
-        plan_id=plan.id, number=plan.number, title=plan.title, status=plan.status, period=plan.period, as_of=today,
+        plan_id=plan.id, number=plan.number, title=plan.title, status=plan.status, period=plan.period,
+        reporting_period=plan.reporting_period, as_of=today,
         assignments=AssignmentCounts(total=len(assignments), by_status=dict(by_status), by_due_state=by_due),
         units=units, review_rounds=round_progress,
     )

@@ -7,6 +7,7 @@ placeholder that the creating event completes. Rows several projections change a
 (FOR UPDATE) for the transaction, so those projections take turns.
 """
 
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -25,6 +26,7 @@ from services.reporting.models import (
     ReportUnit,
     ReportUnitPlan,
 )
+from shared.due import ReportingPeriod
 from shared.events import (
     ApiTokenIssuedV1,
     ApiTokenRevokedV1,
@@ -42,8 +44,9 @@ from shared.events import (
     StatusUpdateReviewedV1,
     UnitCreatedV1,
     UnitPlanRegisteredV1,
+    UnitUpdatedV1,
 )
-from shared.events.base import as_utc
+from shared.events.base import Event, as_utc
 from shared.identity import projection as identity
 from shared.messaging.inbox import handle_once
 from shared.vietnamese import local_date
@@ -52,7 +55,8 @@ CONSUMER = "reporting"
 PLAN_STATUS_ORDER = {"draft": 0, "published": 1, "closed": 2}
 PLACEHOLDER_TASK_ID = 0  # an assignment known only from a review, until its own events arrive
 PLAN_FIELDS = ("number", "kind", "title", "issuer_name", "place", "issued_on", "implements", "period",
-               "vision_year", "signer")
+               "vision_year", "signer", "reporting_period")
+REPORTING_PERIODS = frozenset(p.value for p in ReportingPeriod)
 
 
 Row = TypeVar("Row", bound=ReportingModel)
@@ -97,14 +101,31 @@ def _assignment(session: Session, assignment_id: int, **identity: Any) -> Report
     return row
 
 
-def apply_unit_created(engine: Engine, event: UnitCreatedV1) -> bool:
-    """Record the unit, in the read model and in the identity tree."""
+def _directory_order(event: Event) -> tuple[int, datetime]:
+    """Where a directory event stands: by directory version (gap-free, in commit order), and between
+    events from before the clock existed (version 0) by occurred_at."""
+    return event.directory_version or 0, as_utc(event.occurred_at)
+
+
+def apply_unit(engine: Engine, event: UnitCreatedV1 | UnitUpdatedV1) -> bool:
+    """Record the unit as created or renamed, in the read model and in the identity tree; a unit's
+    row keeps the latest event's values whichever arrives first."""
+    p = event.payload
 
     def work(session: Session) -> None:
-        session.merge(ReportUnit(**event.payload.model_dump()))
+        version, at = _directory_order(event)
+        row = _locked(session, ReportUnit(id=p.id, code=p.code, name=p.name, kind=p.kind, parent_id=p.parent_id,
+                                          email=p.email, directory_version=version, as_of=at))
+        if (row.directory_version, as_utc(row.as_of) if row.as_of else at) <= (version, at):
+            row.code, row.name, row.kind, row.parent_id, row.email = p.code, p.name, p.kind, p.parent_id, p.email
+            row.directory_version, row.as_of = version, at
+            session.add(row)
         identity.apply_unit(session, event)
 
     return handle_once(engine, event, CONSUMER, work)
+
+
+apply_unit_created = apply_unit  # the unit.created consumer's name for it
 
 
 def apply_official(engine: Engine, event: OfficialCreatedV1 | OfficialUpdatedV1) -> bool:
@@ -126,6 +147,8 @@ def apply_plan_snapshot(engine: Engine, event: PlanCreatedV1 | PlanUpdatedV1) ->
         if p.version >= plan.version:
             for name in PLAN_FIELDS:
                 setattr(plan, name, getattr(p, name))
+            if plan.reporting_period not in REPORTING_PERIODS:  # a kind this version does not know
+                plan.reporting_period = ReportingPeriod.QUARTERLY
             plan.version = p.version
         _advance(plan, p.status)
         for t in p.tasks:  # tasks are only ever added, so any snapshot's tasks are current
@@ -156,7 +179,8 @@ def apply_assignment_created(engine: Engine, event: AssignmentCreatedV1) -> bool
     def work(session: Session) -> None:
         row = _assignment(session, p.id, plan_id=p.plan_id, task_id=p.task_id, task_code=p.task_code,
                           task_title=p.task_title, unit_id=p.unit_id, unit_code=p.unit_code, unit_name=p.unit_name)
-        row.role, row.due_on = p.role, p.due_on
+        row.role, row.due_on, row.task_kind = p.role, p.due_on, p.task_kind
+        row.assigned_on = local_date(event.occurred_at)
         if p.version > row.version:
             row.status, row.progress, row.version = p.status, p.progress, p.version
         session.add(row)
@@ -176,6 +200,10 @@ def apply_status_changed(engine: Engine, event: AssignmentStatusChangedV1) -> bo
         row = _assignment(session, p.assignment_id, plan_id=p.plan_id, task_id=p.task_id, task_code=p.task_code,
                           task_title=p.task_title, unit_id=p.unit_id, unit_code=p.unit_code,
                           unit_name=p.unit_name, due_on=p.due_on)
+        reported_on = local_date(p.reported_at)
+        if row.last_reported_on is None or row.last_reported_on < reported_on:  # whatever the arrival order
+            row.last_reported_on = reported_on
+            session.add(row)
         newer = p.version > row.version
         reviewed_first = p.update_id == row.reviewed_update_id and p.update_id > (row.update_id or 0)
         if not (newer or reviewed_first):

@@ -8,13 +8,21 @@ state of the latest `occurred_at`, and a token once revoked stays revoked even w
 
 from sqlmodel import Session
 
-from shared.events import ApiTokenIssuedV1, ApiTokenRevokedV1, OfficialCreatedV1, OfficialUpdatedV1, UnitCreatedV1
+from shared.events import (
+    ApiTokenIssuedV1,
+    ApiTokenRevokedV1,
+    OfficialCreatedV1,
+    OfficialUpdatedV1,
+    UnitCreatedV1,
+    UnitUpdatedV1,
+)
 from shared.events.base import as_utc
 from shared.identity.models import IdentityOfficial, IdentityToken, IdentityUnit
 
 
-def apply_unit(session: Session, event: UnitCreatedV1) -> None:
-    """Record a unit of the tree."""
+def apply_unit(session: Session, event: UnitCreatedV1 | UnitUpdatedV1) -> None:
+    """Record a unit of the tree. A unit's place and kind never change (an update changes its name or
+    mailbox), so a creation and an update write the same row whichever arrives first."""
     p = event.payload
     session.merge(IdentityUnit(id=p.id, parent_id=p.parent_id, kind=p.kind))
 

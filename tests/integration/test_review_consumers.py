@@ -1,10 +1,11 @@
 """The real reporting consumers on RabbitMQ and PostgreSQL: review rounds and submissions published as
-the relay publishes (persistent, confirmed, mandatory) end up in the plan's progress; every event type
+the relay publishes (persistent, confirmed, mandatory) end up in the plan's progress; renamed units and
+ongoing tasks' reporting periods too, consumed concurrently from their own queues; every event type
 is routable; the 0002 schema upgrade keeps existing rows valid on PostgreSQL."""
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from alembic import command
@@ -14,12 +15,13 @@ from sqlmodel import Session
 
 from services.reporting import consumers
 from services.reporting.app import MIGRATIONS
-from services.reporting.models import ReportAssignment, ReportPlan
+from services.reporting.models import ReportAssignment, ReportPlan, ReportUnit
 from services.reporting.progress import PlanProgress, plan_progress
 from services.reporting.settings import ReportingSettings
 from shared.db import make_engine, migrate
-from shared.events import EVENT_TYPES, Event
+from shared.events import EVENT_TYPES, Event, UnitCreatedV1, UnitUpdatedV1
 from shared.events.base import utcnow
+from shared.identity.models import IdentityUnit
 from shared.messaging.broker import declare_dead_letter_queues, make_broker
 from shared.messaging.inbox import ProcessedEvent
 from shared.messaging.outbox import OutboxMessage
@@ -27,6 +29,7 @@ from shared.messaging.publisher import outbox_publisher
 from shared.messaging.relay import Publish
 from tests.integration.conftest import Amqp, count_rows, wait_until
 from tests.unit.test_reporting_reviews import (
+    ONGOING_PLAN,
     PLAN_ID,
     SAMPLES,
     TODAY,
@@ -34,9 +37,13 @@ from tests.unit.test_reporting_reviews import (
     UNIT_B,
     UNIT_C,
     assignment_created,
+    ongoing_assigned,
+    ongoing_plan,
+    ongoing_report,
     plan_created,
     round_opened,
     submission,
+    unit_event,
 )
 
 pytestmark = pytest.mark.integration
@@ -113,6 +120,31 @@ async def test_review_round_and_submissions_reach_the_progress(reporting: Report
     await reporting.send(submission(82, UNIT_B, False))  # the relay published it again (new event id, same row)
     await wait_until(lambda: count_rows(reporting.engine, ProcessedEvent) == 7, "the repeat is consumed")
     assert reporting.progress().review_rounds[0].submitted == 2  # type: ignore[union-attr]
+    assert await dead_lettered(amqp, list(EVENT_TYPES)) == []
+
+
+async def test_renamed_units_and_ongoing_tasks_reach_the_progress(reporting: Reporting, amqp: Amqp) -> None:
+    events: list[Event] = [
+        unit_event(UnitUpdatedV1, 7, "Chi bộ Sở Tài chính tỉnh", "stc@example.vn"),  # before its creation
+        unit_event(UnitCreatedV1, 1, "Chi bộ Sở Tài chính"), UnitCreatedV1(payload=UNIT_B),
+        ongoing_plan(2, "monthly"), ongoing_plan(1, "yearly"),
+        ongoing_report(41, UNIT_A, 101, 3, datetime(2024, 7, 2, 2, 0, tzinfo=UTC)),
+        ongoing_assigned(41, UNIT_A, datetime(2024, 3, 1, 2, 0, tzinfo=UTC)),
+        ongoing_report(41, UNIT_A, 100, 2, datetime(2024, 6, 3, 2, 0, tzinfo=UTC)),
+        ongoing_assigned(42, UNIT_B, datetime(2024, 3, 1, 2, 0, tzinfo=UTC)),
+        ongoing_report(42, UNIT_B, 102, 2, datetime(2024, 5, 20, 2, 0, tzinfo=UTC)),
+    ]
+    await reporting.send(*events)
+    await wait_until(lambda: count_rows(reporting.engine, ProcessedEvent) == len(events), "every event consumed")
+    with Session(reporting.engine) as session:
+        unit, identity = session.get(ReportUnit, UNIT_A.id), session.get(IdentityUnit, UNIT_A.id)
+        result = plan_progress(session, ONGOING_PLAN, TODAY)
+    assert unit is not None and (unit.name, unit.email) == ("Chi bộ Sở Tài chính tỉnh", "stc@example.vn")
+    assert identity is not None and identity.kind == "party_cell"
+    assert result is not None and result.reporting_period == "monthly"
+    assert {u.unit_name: u.assignments_overdue for u in result.units} == {
+        "Chi bộ Sở Tài chính tỉnh": 0, "Chi bộ Sở Y tế": 1}  # B missed June's report
+    assert {k: v for k, v in result.assignments.by_due_state.items() if v} == {"reported": 1, "report_missing": 1}
     assert await dead_lettered(amqp, list(EVENT_TYPES)) == []
 
 

@@ -9,10 +9,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from services.assignments import tracking
-from services.assignments.models import Assignment, StatusUpdate
+from services.assignments.models import Assignment, AuditEntry, StatusUpdate
+from shared.due import DueState, ongoing_due_state
 from shared.events import parse_event
 from shared.problems import PROBLEM_JSON
 from shared.vietnamese import local_date
+from tests.support import due_grid
 from tests.unit.conftest import Api, World
 
 # -- authentication and errors ---------------------------------------------------------------
@@ -135,6 +137,64 @@ def test_admin_builds_the_directory(api: Api) -> None:
     assert api.ok(api.get(f"/units/{cell['id']}"), 200)["code"] == "CB-STC"
 
 
+def audit_of(api: Api, action: str) -> list[AuditEntry]:
+    with api.session() as s:
+        return list(s.exec(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)).all())  # type: ignore[arg-type]
+
+
+def test_a_unit_has_an_optional_mailbox(api: Api) -> None:
+    bloc = api.unit("DUK", "bloc_committee")
+    assert bloc["email"] is None
+    cell = api.ok(api.post("/units", {"code": "CB-A", "name": "Chi bộ A", "kind": "party_cell",
+                                      "parent_id": bloc["id"], "email": "CB.A@TraVinh.gov.vn"}))
+    assert cell["email"] == "cb.a@travinh.gov.vn"  # stored lower-case, as officials' addresses
+    assert api.ok(api.get(f"/units/{cell['id']}"), 200)["email"] == "cb.a@travinh.gov.vn"
+    event = parse_event(api.outbox()[-1].body)
+    assert event.event_type == "unit.created.v1" and event.payload.email == "cb.a@travinh.gov.vn"  # type: ignore[attr-defined]
+    for bad in ("not-an-address", "", "a@b@c"):
+        r = api.post("/units", {"code": "CB-B", "name": "B", "kind": "party_cell", "email": bad})
+        assert ("body", "email") in {tuple(e["loc"]) for e in assert_problem(r, 422)["errors"]}
+
+
+def test_admin_renames_a_unit_and_changes_its_mailbox(api: Api) -> None:
+    cell = api.unit("CB-A", name="Chi bộ A")
+    n = len(api.outbox())
+    url = f"/units/{cell['id']}"
+    renamed = api.ok(api.call("PATCH", url, json={"name": "Chi bộ Sở Tài chính", "email": "STC@example.vn"},
+                              request_id="req-rename"), 200)
+    assert (renamed["name"], renamed["email"], renamed["code"], renamed["kind"]) == (
+        "Chi bộ Sở Tài chính", "stc@example.vn", "CB-A", "party_cell")
+    assert api.ok(api.get(url), 200) == renamed
+    (row,) = api.outbox()[n:]
+    event = parse_event(row.body)
+    assert (event.event_type, event.correlation_id) == ("unit.updated.v1", "req-rename")
+    assert event.payload.model_dump() == {  # type: ignore[attr-defined]
+        "id": cell["id"], "code": "CB-A", "name": "Chi bộ Sở Tài chính", "kind": "party_cell", "parent_id": None,
+        "email": "stc@example.vn"}
+    (entry,) = audit_of(api, "unit.update")
+    assert entry.event_id == str(event.event_id) and entry.correlation_id == "req-rename"
+    assert entry.changes == {"before": {"name": "Chi bộ A", "email": None},
+                             "after": {"name": "Chi bộ Sở Tài chính", "email": "stc@example.vn"}}
+    # a field left out stays; "" removes the mailbox; null is refused
+    assert api.ok(api.call("PATCH", url, json={"name": "Chi bộ STC"}), 200)["email"] == "stc@example.vn"
+    cleared = api.ok(api.call("PATCH", url, json={"email": ""}), 200)
+    assert (cleared["name"], cleared["email"]) == ("Chi bộ STC", None)
+    assert parse_event(api.outbox()[-1].body).payload.email is None  # type: ignore[attr-defined]
+    n = len(api.outbox())
+    for body in ({"email": None}, {"name": None}, {"name": ""}, {"email": "sai"}, {"name": "a\x00b"}):
+        assert_problem(api.call("PATCH", url, json=body), 422)
+    assert_problem(api.call("PATCH", "/units/999", json={"name": "X"}), 404)
+    assert len(api.outbox()) == n
+
+
+def test_only_admins_change_a_unit(world: World) -> None:
+    api, n = world.api, len(world.api.outbox())
+    for token in (world.officer_a, world.supervisor, world.observer):
+        assert_problem(api.call("PATCH", f"/units/{world.cell_a['id']}", json={"name": "Khác"}, token=token), 403)
+    assert api.ok(api.get(f"/units/{world.cell_a['id']}"), 200)["name"] == "Chi bộ Sở Tài chính"
+    assert len(api.outbox()) == n
+
+
 def test_duplicate_unit_code_is_409(api: Api) -> None:
     api.unit("CB-STC")
     before = len(api.outbox())
@@ -191,6 +251,37 @@ def test_plan_with_tasks(api: Api) -> None:
     assert "parent" in assert_problem(r, 422)["detail"]
 
 
+def test_a_plan_has_a_reporting_period(api: Api) -> None:
+    plan = api.plan("8-KH", [{"code": "I", "title": "Thường xuyên", "kind": "ongoing"}], publish=False)
+    assert plan["reporting_period"] == "quarterly"  # the default
+    assert parse_event(api.outbox()[-1].body).payload.reporting_period == "quarterly"  # type: ignore[attr-defined]
+    url = f"/plans/{plan['id']}"
+    edited = api.ok(api.call("PATCH", url, json={"reporting_period": "monthly"}), 200)
+    assert edited["reporting_period"] == "monthly" and edited["version"] == 2
+    event = parse_event(api.outbox()[-1].body)
+    assert event.event_type == "plan.updated.v1" and event.payload.reporting_period == "monthly"  # type: ignore[attr-defined]
+    assert api.ok(api.get(url), 200)["reporting_period"] == "monthly"
+    assert_problem(api.call("PATCH", url, json={"reporting_period": None}), 422)
+    assert_problem(api.call("PATCH", url, json={"reporting_period": "weekly"}), 422)
+    assert_problem(api.post("/plans", {"number": "9-KH", "title": "T", "reporting_period": "daily"}), 422)
+    half = api.plan("10-KH", [{"code": "I", "title": "a"}], reporting_period="half_yearly")
+    assert half["reporting_period"] == "half_yearly"
+    assert [p["reporting_period"] for p in api.ok(api.get("/plans"), 200)["data"]] == ["monthly", "half_yearly"]
+
+
+def test_assignment_created_names_its_plan_and_task_kind(api: Api) -> None:
+    unit = api.unit("CB-A")
+    plan = api.plan("11-KH/ĐUK", [{"code": "I", "title": "Thường xuyên", "kind": "ongoing"},
+                                  {"code": "II", "title": "Một lần", "due_on": "2030-01-01"}])
+    for task, kind in zip(plan["tasks"], ("ongoing", "one_off"), strict=True):
+        (a,) = api.assign(plan["id"], task["id"], [unit["id"]])
+        event = parse_event(api.outbox()[-1].body)
+        p = event.payload  # type: ignore[attr-defined]
+        assert (p.plan_number, p.task_kind, a["task_kind"]) == ("11-KH/ĐUK", kind, kind)
+        with api.session() as s:
+            assert event.occurred_at == s.get(Assignment, a["id"]).created_at.replace(tzinfo=UTC)  # type: ignore[union-attr]
+
+
 def test_bulk_assignment_with_a_missing_unit_writes_nothing(world: World) -> None:
     api = world.api
     assignments_before, outbox_before = api.assignment_count(), len(api.outbox())
@@ -231,7 +322,11 @@ def test_ongoing_task_has_no_deadline(api: Api) -> None:
                        {"task_id": plan["tasks"][0]["id"], "unit_ids": [unit["id"]], "due_on": "2030-02-01"})
     assert refused.status_code == 422 and "no due date" in refused.json()["detail"]
     (a,) = api.assign(plan["id"], plan["tasks"][0]["id"], [unit["id"]])
-    assert a["due_on"] is None and a["due_state"] == "no_deadline"
+    today = local_date()
+    # reported each quarter (the default): due in the quarter's last week, else within its deadline
+    expected = ongoing_due_state("not_started", "quarterly", today, assigned_on=today, last_reported_on=None)
+    assert a["due_on"] is None and a["task_kind"] == "ongoing" and a["due_state"] == expected
+    assert expected in (DueState.WITHIN_DEADLINE, DueState.REPORT_DUE)
 
 
 def test_assignment_due_date_defaults_to_the_tasks_and_can_be_overridden(api: Api) -> None:
@@ -330,6 +425,27 @@ def test_completion_is_dated_in_vietnam(api: Api, monkeypatch: pytest.MonkeyPatc
     assert api.get(f"/assignments/{a['id']}", token=officer).json()["due_state"] == state
     event = parse_event(api.outbox()[-1].body)
     assert event.payload.reported_at == utc_time  # type: ignore[attr-defined]
+
+
+def test_a_status_update_records_the_vietnamese_day_it_was_reported_on(
+    api: Api, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    unit = api.unit("CB-A")
+    officer = api.official("unit_officer", unit["id"])[1]
+    plan = api.plan("32-KH", [{"code": "I", "title": "Thường xuyên", "kind": "ongoing"}])
+    (a,) = api.assign(plan["id"], plan["tasks"][0]["id"], [unit["id"]])
+    assert a["last_reported_on"] is None
+    monkeypatch.setattr(tracking, "utcnow", lambda: datetime(2026, 12, 31, 17, 30, tzinfo=UTC))  # 1/1 in Vietnam
+    api.ok(api.post(f"/assignments/{a['id']}/updates", {"status": "in_progress", "progress": 10}, token=officer))
+    view = api.ok(api.get(f"/assignments/{a['id']}", token=officer), 200)
+    assert view["last_reported_on"] == "2027-01-01"
+    update = api.ok(api.get(f"/assignments/{a['id']}/updates", token=officer), 200)["data"][0]
+    # returned for another report: the unit did report that day, and the assignment says it needs a new one
+    supervisor = api.official("supervisor", unit["id"])[1]
+    api.ok(api.post(f"/updates/{update['id']}/review", {"decision": "returned", "reason": "Bổ sung số liệu."},
+                    token=supervisor), 200)
+    view = api.ok(api.get(f"/assignments/{a['id']}", token=officer), 200)
+    assert view["last_reported_on"] == "2027-01-01" and view["needs_resubmission"]
 
 
 def test_get_gives_an_etag_matching_the_version(world: World) -> None:
@@ -470,6 +586,33 @@ def test_filter_by_due_state_matches_the_derived_state(api: Api) -> None:
         assert {by_id[a["id"]] for a in page["data"]} == codes, state
         assert page["count"] == len(codes)
         assert all(a["due_state"] == state for a in page["data"])  # SQL filter == derived state
+
+
+def test_due_state_filter_agrees_with_the_rule_for_ongoing_and_one_off_tasks(api: Api) -> None:
+    """SQLite; tests/integration/assignments/test_rules_pg.py runs the same grid on PostgreSQL."""
+    ids = due_grid.build(api, "G")
+    seen = due_grid.check_filter_agrees(api, ids)
+    assert set(seen) == set(DueState)  # every state occurs on some day: the check is not vacuous
+
+
+def test_ongoing_assignments_missing_a_period_report_count_as_overdue_in_completeness(api: Api) -> None:
+    unit = api.unit("CB-A")
+    plan = api.plan("33-KH", [{"code": "I", "title": "Thường xuyên", "kind": "ongoing"}],
+                    reporting_period="monthly")
+    (a,) = api.assign(plan["id"], plan["tasks"][0]["id"], [unit["id"]])
+    (row,) = api.ok(api.get(f"/plans/{plan['id']}/completeness"), 200)
+    assert row["overdue"] == 0
+    with api.session() as s:  # assigned two months ago, never reported
+        assignment = s.get(Assignment, a["id"])
+        assert assignment is not None
+        assignment.created_at = datetime.now(UTC) - timedelta(days=62)
+        s.add(assignment)
+        s.commit()
+    assert api.ok(api.get(f"/assignments/{a['id']}"), 200)["due_state"] == "report_missing"
+    (row,) = api.ok(api.get(f"/plans/{plan['id']}/completeness"), 200)
+    assert (row["assignments"], row["overdue"]) == (1, 1)
+    page = api.ok(api.get(f"/assignments?due_state=report_missing&plan_id={plan['id']}"), 200)
+    assert [x["id"] for x in page["data"]] == [a["id"]]
 
 
 # -- outbox ----------------------------------------------------------------------------------

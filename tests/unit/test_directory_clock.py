@@ -29,3 +29,13 @@ def test_a_failed_write_leaves_no_gap(api: Api) -> None:
     api.unit("CB-C")
     versions = [v for t, v in stamped(api) if t == "unit.created.v1"]
     assert versions == [2, 3]
+
+
+def test_a_unit_change_is_a_directory_event(api: Api) -> None:
+    before = stamped(api)
+    cell = api.unit("CB-D")
+    api.ok(api.call("PATCH", f"/units/{cell['id']}", json={"email": "cb.d@example.vn"}), 200)
+    api.plan("2-KH/A", [{"code": "I", "title": "Việc"}])
+    assert stamped(api)[len(before):] == [
+        ("unit.created.v1", 2), ("unit.updated.v1", 3), ("plan.created.v1", 3), ("plan.published.v1", 3),
+    ]

@@ -123,3 +123,26 @@ def test_get_plan(session: Session) -> None:
     session.commit()
     assert get_plan(session, 1).number == "41-KH/ĐUK"  # type: ignore[union-attr]
     assert get_plan(session, 2) is None
+
+
+def test_ongoing_rows_show_the_reporting_period_and_where_the_unit_stands_in_it() -> None:
+    plan = ReportPlan(id=1, number="41-KH/ĐUK", title="Kế hoạch", reporting_period="quarterly")
+    rows = [  # TODAY, 28/03/2022, is in the last week of the first quarter
+        assignment(1, "I.1", task_kind="ongoing", assigned_on=date(2022, 1, 5)),
+        assignment(2, "I.2", task_kind="ongoing", assigned_on=date(2021, 11, 1), last_reported_on=date(2022, 2, 1)),
+        assignment(3, "I.3", task_kind="ongoing", assigned_on=date(2021, 11, 1), last_reported_on=date(2021, 9, 30)),
+        assignment(4, "I.4", assigned_on=date(2021, 11, 1)),  # the plan's task says ongoing; its event did not
+        assignment(5, "I.5", due_on=date(2022, 3, 1)),
+    ]
+    table = parse(export_csv(plan, rows, TODAY, 7, kinds={4: "ongoing"}, names={1: "Chi bộ Sở Tài chính tỉnh"}))
+    col = {name: i for i, name in enumerate(table[0])}
+    assert [(r[col["Thời hạn"]], r[col["Tình trạng thời hạn"]]) for r in table[1:]] == [
+        ("Báo cáo hằng quý", "Đến kỳ báo cáo"),
+        ("Báo cáo hằng quý", "Đã báo cáo kỳ này"),
+        ("Báo cáo hằng quý", "Chưa báo cáo kỳ trước"),
+        ("Báo cáo hằng quý", "Chưa báo cáo kỳ trước"),
+        ("01/03/2022", "Quá hạn"),
+    ]
+    assert {r[col["Đơn vị"]] for r in table[1:]} == {"Chi bộ Sở Tài chính tỉnh"}  # every row is of unit 1
+    monthly = ReportPlan(id=1, number="41-KH/ĐUK", title="Kế hoạch", reporting_period="monthly")
+    assert parse(export_csv(monthly, rows[:1], TODAY, 7))[1][col["Thời hạn"]] == "Báo cáo hằng tháng"

@@ -25,9 +25,10 @@ from services.reporting.models import (
     ReportReviewRound,
     ReportReviewSubmission,
     ReportTask,
+    ReportUnit,
     ReportUnitPlan,
 )
-from services.reporting.progress import get_round, plan_progress, round_units
+from services.reporting.progress import get_round, plan_progress, round_units, task_kinds
 from services.reporting.settings import ReportingSettings
 from shared.db import make_engine, migrate
 from shared.events import (
@@ -61,11 +62,12 @@ from shared.events import (
     UnitPayload,
     UnitPlanPayload,
     UnitPlanRegisteredV1,
+    UnitUpdatedV1,
     UpdateReviewedPayload,
     parse_event,
 )
 from shared.identity.auth import hash_token
-from shared.identity.models import IdentityOfficial
+from shared.identity.models import IdentityOfficial, IdentityUnit
 from shared.messaging.broker import make_broker
 from shared.messaging.inbox import ProcessedEvent
 from tests.support.events import publish
@@ -198,6 +200,7 @@ def submission(id: int, unit: UnitPayload, on_time: bool, *, round_id: int = 5) 
 
 SAMPLES: list[Event] = [
     UnitCreatedV1(payload=UNIT_A),
+    UnitUpdatedV1(payload=UNIT_A.model_copy(update={"name": "Chi bộ Sở Tài chính tỉnh"})),
     OfficialCreatedV1(payload=OfficialPayload(id=9, name="Lê Văn C", email="c@example.vn", role="unit_officer")),
     OfficialUpdatedV1(payload=OfficialPayload(id=9, name="Lê Văn C", email="c@example.vn", role="supervisor")),
     plan_created(), plan_updated(2, "Kế hoạch (bản sửa)"), plan_status("published", at(1, 2)),
@@ -229,8 +232,8 @@ async def test_reporting_consumes_one_event_of_every_type(reporting: Reporting) 
 
 async def test_official_events_only_reach_the_identity_tables(reporting: Reporting) -> None:
     async with TestRabbitBroker(reporting.broker) as br:
-        await publish(br, SAMPLES[2], SAMPLES[2])
-    assert reporting.inbox(SAMPLES[2]) == 1
+        await publish(br, SAMPLES[3], SAMPLES[3])
+    assert reporting.inbox(SAMPLES[3]) == 1
     assert [(o.id, o.role) for o in reporting.all(IdentityOfficial)] == [(9, "supervisor")]
     assert reporting.all(ReportPlan) == [] and reporting.all(ReportAssignment) == []
 
@@ -405,7 +408,7 @@ async def test_plan_progress_counts_assignments_units_and_rounds(reporting: Repo
     assert result.assignments.by_status == {"not_started": 1, "in_progress": 1, "completed": 1}
     assert result.assignments.by_due_state == {
         "within_deadline": 0, "due_soon": 0, "overdue": 1, "completed_on_time": 1, "completed_late": 0,
-        "no_deadline": 1,
+        "no_deadline": 1, "reported": 0, "report_due": 0, "report_missing": 0,
     }
     units = {u.unit_code: u for u in result.units}
     assert list(units) == ["CB-SGD", "CB-STC", "CB-SYT"]
@@ -510,3 +513,153 @@ def test_migration_0002_keeps_existing_rows_valid(tmp_path: Path) -> None:
         assert (plan.period, plan.signer, plan.vision_year) == ("", "", None)
     finally:
         engine.dispose()
+
+
+# -- units renamed --------------------------------------------------------------------------------
+
+
+def unit_event(cls: type[UnitCreatedV1] | type[UnitUpdatedV1], version: int, name: str,
+               email: str | None = None) -> UnitCreatedV1 | UnitUpdatedV1:
+    return cls(occurred_at=at(1, version), directory_version=version,
+               payload=UNIT_A.model_copy(update={"name": name, "email": email}))
+
+
+async def test_a_renamed_unit_keeps_its_latest_name_whatever_the_arrival_order(reporting: Reporting) -> None:
+    created = unit_event(UnitCreatedV1, 1, "Chi bộ Sở Tài chính")
+    renamed = unit_event(UnitUpdatedV1, 4, "Chi bộ Sở Tài chính tỉnh", "stc@example.vn")
+    renamed_again = unit_event(UnitUpdatedV1, 9, "Chi bộ Sở Tài chính tỉnh Trà Vinh")
+    async with TestRabbitBroker(reporting.broker) as br:
+        await publish(br, renamed)  # overtook the creation, from its own queue
+        assert reporting.get(ReportUnit, UNIT_A.id).name == "Chi bộ Sở Tài chính tỉnh"
+        assert reporting.get(IdentityUnit, UNIT_A.id).kind == "party_cell"  # scope works already
+        await publish(br, created, renamed_again, renamed, parse_event(renamed.model_dump_json()))
+    unit = reporting.get(ReportUnit, UNIT_A.id)
+    assert (unit.name, unit.email, unit.code, unit.directory_version) == (
+        "Chi bộ Sở Tài chính tỉnh Trà Vinh", None, "CB-STC", 9)
+    assert reporting.inbox(renamed) == 1
+    (identity,) = reporting.all(IdentityUnit)
+    assert (identity.id, identity.parent_id, identity.kind) == (UNIT_A.id, 1, "party_cell")
+
+
+async def test_unnumbered_unit_events_are_ordered_by_time(reporting: Reporting) -> None:
+    old = UnitCreatedV1(occurred_at=at(1, 1), payload=UNIT_A)
+    new = UnitUpdatedV1(occurred_at=at(1, 2), payload=UNIT_A.model_copy(update={"name": "Tên mới"}))
+    async with TestRabbitBroker(reporting.broker) as br:
+        await publish(br, new, old)
+    assert reporting.get(ReportUnit, UNIT_A.id).name == "Tên mới"
+
+
+async def test_the_export_and_progress_show_a_units_new_name(reporting: Reporting) -> None:
+    async with TestRabbitBroker(reporting.broker) as br:
+        await load_plan(br)
+        await publish(br, unit_event(UnitUpdatedV1, 5, "Chi bộ Sở Tài chính (mới)"),
+                      OfficialCreatedV1(payload=ADMIN), ApiTokenIssuedV1(payload=ApiTokenPayload(
+                          id=1, official_id=ADMIN.id, token_hash=hash_token(ADMIN_TOKEN))))
+    client = TestClient(reporting_app.create_app(ReportingSettings(database_url=reporting.url)),
+                        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    rows = list(csv.reader(io.StringIO(client.get(f"/plans/{PLAN_ID}/export.csv").content.decode("utf-8-sig"))))
+    assert {row[3] for row in rows[1:]} == {"Chi bộ Sở Tài chính (mới)", "Chi bộ Sở Y tế", "Chi bộ Sở Giáo dục"}
+    units = {u["unit_id"]: u["unit_name"] for u in client.get(f"/plans/{PLAN_ID}/progress").json()["units"]}
+    assert units[UNIT_A.id] == "Chi bộ Sở Tài chính (mới)"
+
+
+# -- ongoing tasks and reporting periods ----------------------------------------------------------
+
+# plan 4 reports monthly; its task 41 is ongoing (thường xuyên); today is 10 July 2024
+ONGOING_PLAN = 4
+
+
+def ongoing_plan(version: int = 1, period: str = "monthly") -> PlanCreatedV1 | PlanUpdatedV1:
+    cls = PlanCreatedV1 if version == 1 else PlanUpdatedV1
+    return cls(payload=PlanPayload(
+        id=ONGOING_PLAN, number="50-KH/ĐUK", title="Tuyên truyền thường xuyên", status="published",
+        reporting_period=period, version=version,
+        tasks=[TaskPayload(id=41, code="I", title="Tuyên truyền", kind="ongoing")]))
+
+
+def ongoing_assigned(id: int, unit: UnitPayload, when: datetime, task_kind: str = "ongoing") -> AssignmentCreatedV1:
+    return AssignmentCreatedV1(occurred_at=when, payload=AssignmentCreatedPayload(
+        id=id, plan_id=ONGOING_PLAN, plan_number="50-KH/ĐUK", task_id=41, task_code="I", task_title="Tuyên truyền",
+        task_kind=task_kind, unit_id=unit.id, unit_code=unit.code, unit_name=unit.name))
+
+
+def ongoing_report(assignment_id: int, unit: UnitPayload, update_id: int, version: int,
+                   when: datetime) -> AssignmentStatusChangedV1:
+    return AssignmentStatusChangedV1(occurred_at=when, payload=AssignmentStatusChangedPayload(
+        assignment_id=assignment_id, update_id=update_id, plan_id=ONGOING_PLAN, plan_number="50-KH/ĐUK", task_id=41,
+        task_code="I", task_title="Tuyên truyền", unit_id=unit.id, unit_code=unit.code, unit_name=unit.name,
+        old_status="in_progress", new_status="in_progress", progress=50, reported_at=when, version=version,
+        period=f"{when.year}-{when.month:02d}"))
+
+
+async def load_ongoing(broker: RabbitBroker) -> None:
+    """A reported in July; B last reported in May (June missed); C was assigned in July."""
+    await publish(
+        broker, ongoing_plan(),
+        ongoing_assigned(41, UNIT_A, at(3, 1)), ongoing_assigned(42, UNIT_B, at(3, 1)),
+        ongoing_assigned(43, UNIT_C, datetime(2024, 6, 30, 17, 30, tzinfo=UTC)),  # 1 July in Vietnam
+        ongoing_report(41, UNIT_A, 101, 2, at(7, 2)), ongoing_report(41, UNIT_A, 100, 2, at(6, 3)),  # late, older
+        ongoing_report(42, UNIT_B, 102, 2, at(5, 20)),
+    )
+
+
+async def test_the_read_model_learns_assignment_and_report_days(reporting: Reporting) -> None:
+    async with TestRabbitBroker(reporting.broker) as br:
+        await publish(br, ongoing_report(41, UNIT_A, 101, 3, datetime(2024, 7, 1, 18, 0, tzinfo=UTC)))
+        assert reporting.get(ReportAssignment, 41).last_reported_on == date(2024, 7, 2)  # Vietnamese day
+        await publish(br, ongoing_report(41, UNIT_A, 100, 2, at(6, 3)),  # an older report, late
+                      ongoing_assigned(41, UNIT_A, datetime(2024, 2, 29, 17, 0, tzinfo=UTC)), ongoing_plan())
+    row = reporting.get(ReportAssignment, 41)
+    assert (row.task_kind, row.assigned_on, row.last_reported_on) == ("ongoing", date(2024, 3, 1), date(2024, 7, 2))
+    assert (row.update_id, row.version) == (101, 3)
+    assert reporting.get(ReportPlan, ONGOING_PLAN).reporting_period == "monthly"
+
+
+async def test_plan_reporting_period_follows_the_newest_version(reporting: Reporting) -> None:
+    async with TestRabbitBroker(reporting.broker) as br:
+        await publish(br, ongoing_plan(2, "yearly"), ongoing_plan(1, "monthly"))
+        assert reporting.get(ReportPlan, ONGOING_PLAN).reporting_period == "yearly"
+        await publish(br, ongoing_plan(3, "fortnightly"))  # a kind this version does not know
+    assert reporting.get(ReportPlan, ONGOING_PLAN).reporting_period == "quarterly"
+
+
+async def test_progress_of_ongoing_tasks_by_reporting_period(reporting: Reporting) -> None:
+    async with TestRabbitBroker(reporting.broker) as br:
+        await publish(br, UnitCreatedV1(payload=UNIT_A), UnitCreatedV1(payload=UNIT_B), UnitCreatedV1(payload=UNIT_C))
+        await load_ongoing(br)
+    with Session(reporting.engine) as s:
+        result = plan_progress(s, ONGOING_PLAN, TODAY)
+        late_july = plan_progress(s, ONGOING_PLAN, date(2024, 7, 25))
+    assert result is not None and late_july is not None
+    assert result.reporting_period == "monthly"
+    assert {k: v for k, v in result.assignments.by_due_state.items() if v} == {
+        "reported": 1, "report_missing": 1, "within_deadline": 1}
+    assert {k: v for k, v in late_july.assignments.by_due_state.items() if v} == {
+        "reported": 1, "report_missing": 1, "report_due": 1}
+    overdue = {u.unit_id: u.assignments_overdue for u in result.units}
+    assert overdue == {UNIT_A.id: 0, UNIT_B.id: 1, UNIT_C.id: 0}  # a missed period report counts as overdue
+
+
+async def test_a_task_kind_from_the_plan_wins_over_an_older_assignment_event(reporting: Reporting) -> None:
+    async with TestRabbitBroker(reporting.broker) as br:
+        await publish(br, ongoing_plan(), ongoing_assigned(41, UNIT_A, at(3, 1), task_kind="one_off"))  # no kind
+    with Session(reporting.engine) as s:
+        result = plan_progress(s, ONGOING_PLAN, TODAY)
+    assert result is not None and result.assignments.by_due_state["report_missing"] == 1
+
+
+async def test_the_export_labels_ongoing_tasks_in_vietnamese(reporting: Reporting) -> None:
+    async with TestRabbitBroker(reporting.broker) as br:
+        await load_ongoing(br)
+    with Session(reporting.engine) as s:
+        plan = exports.get_plan(s, ONGOING_PLAN)
+        assert plan is not None
+        rows = exports.plan_rows(s, ONGOING_PLAN)
+        text_ = exports.export_csv(plan, rows, date(2024, 7, 25), 7, kinds=task_kinds(s, ONGOING_PLAN))
+    table = list(csv.reader(io.StringIO(text_[1:])))
+    col = {name: i for i, name in enumerate(table[0])}
+    assert [(r[col["Đơn vị"]], r[col["Thời hạn"]], r[col["Tình trạng thời hạn"]]) for r in table[1:]] == [
+        ("Chi bộ Sở Giáo dục", "Báo cáo hằng tháng", "Đến kỳ báo cáo"),
+        ("Chi bộ Sở Tài chính", "Báo cáo hằng tháng", "Đã báo cáo kỳ này"),
+        ("Chi bộ Sở Y tế", "Báo cáo hằng tháng", "Chưa báo cáo kỳ trước"),
+    ]

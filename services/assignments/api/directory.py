@@ -21,6 +21,7 @@ from services.assignments.schemas import (
     TokenPublic,
     UnitCreate,
     UnitPublic,
+    UnitUpdate,
 )
 from shared.validation import DbId, QueryId
 
@@ -54,6 +55,13 @@ def get_unit(unit_id: DbId, actor: ActorDep, state: StateDep) -> Unit:
         if unit is None:
             raise NotFound("Unit", unit_id)
         return unit
+
+
+@router.patch("/units/{unit_id}", response_model=UnitPublic)
+def update_unit(unit_id: DbId, data: UnitUpdate, actor: ActorDep, state: StateDep) -> Unit:
+    """Rename a unit or change its mailbox (admin); send `"email": ""` to remove the mailbox."""
+    with state.uow() as session:
+        return directory.update_unit(session, actor=actor, unit_id=unit_id, data=data)
 
 
 @router.post("/officials", status_code=status.HTTP_201_CREATED, response_model=OfficialPublic)

@@ -96,6 +96,11 @@ def fresh_round(w: World) -> dict[str, Any]:
     return {"round_id": round_["id"]}
 
 
+def fresh_unit(w: World) -> dict[str, Any]:
+    unit = w.api.unit(unique("U"), parent_id=w.unit["DUK"], name="Chi bộ tạm")
+    return {"unit_id": unit["id"]}
+
+
 def fresh_token_of_b(w: World) -> dict[str, Any]:
     official_id = w.official["officer_b"]["id"]
     token = w.api.ok(w.api.post(f"/officials/{official_id}/tokens", {"name": "tạm"}))
@@ -116,6 +121,8 @@ ACCESS: list[Access] = [
                            "parent_id": w.unit["DUK"]}),
     Access("GET", "/units", expect(200)),  # the organisation tree is visible to every official
     Access("GET", "/units/{unit_id}", expect(200), url="/units/{B}"),
+    Access("PATCH", "/units/{unit_id}", admin_only(200), url="/units/{unit_id}", setup=fresh_unit,
+           body=lambda w, x: {"name": "Chi bộ đổi tên", "email": "cb.moi@example.vn"}),
     Access("POST", "/officials", admin_only(201),
            body=lambda w, x: {"name": "Cán bộ mới", "email": f"{unique('cb')}@example.vn",
                            "unit_id": w.unit["A"], "role": "observer"}),

@@ -18,11 +18,13 @@ from sqlmodel import Session, func, select
 
 from services.assignments import tracking
 from services.assignments.models import ApiToken, Assignment, AuditEntry, StatusUpdate
+from shared.due import DueState
 from shared.events import parse_event
 from shared.messaging.outbox import OutboxMessage
 from shared.problems import PROBLEM_JSON
 from shared.vietnamese import local_date
 from tests.integration.assignments.conftest import World, app_routes, day, unique
+from tests.support import due_grid
 
 pytestmark = pytest.mark.integration
 
@@ -233,7 +235,7 @@ def test_derived_due_state_and_its_filter_agree(world: World) -> None:
         {"code": "overdue", "title": "Quá hạn", "due_on": day(-1)},
         {"code": "due_soon", "title": "Sắp đến hạn", "due_on": day(soon)},
         {"code": "within_deadline", "title": "Còn hạn", "due_on": day(30)},
-        {"code": "no_deadline", "title": "Thường xuyên", "kind": "ongoing"},
+        {"code": "no_deadline", "title": "Không thời hạn"},
         {"code": "completed_on_time", "title": "Xong đúng hạn", "due_on": day(0)},
         {"code": "completed_late", "title": "Xong trễ", "due_on": day(-2)},
     ])
@@ -243,6 +245,13 @@ def test_derived_due_state_and_its_filter_agree(world: World) -> None:
         page = world.api.ok(world.as_("officer_a", "GET", f"/assignments?plan_id={plan['id']}&due_state={state}"), 200)
         assert [a["id"] for a in page["data"]] == [assignment["id"]], state
         assert page["data"][0]["due_state"] == state
+
+
+def test_due_state_filter_agrees_with_the_rule_for_ongoing_and_one_off_tasks(world: World) -> None:
+    """The grid of tests/unit/test_assignments_api.py, on PostgreSQL: period bounds per reporting
+    period, Vietnamese midnight against timestamptz, NULL report days."""
+    ids = due_grid.build(world.api, unique("G"))
+    assert set(due_grid.check_filter_agrees(world.api, ids)) == set(DueState)
 
 
 # -- optimistic concurrency --------------------------------------------------------------------
@@ -607,6 +616,8 @@ def test_every_write_route_leaves_its_audit_entries_and_events(world: World) -> 
 
     unit = write("admin", "POST", "/units", "/units", [("unit.create", "unit.created.v1")],
                  json={"code": "CB-SGT", "name": "Chi bộ Sở Giao thông", "kind": "party_cell", "parent_id": u["DUK"]})
+    write("admin", "PATCH", "/units/{unit_id}", f"/units/{unit['id']}", [("unit.update", "unit.updated.v1")],
+          json={"name": "Chi bộ Sở Giao thông vận tải", "email": "cb.sgtvt@example.vn"}, status=200)
     official = write("admin", "POST", "/officials", "/officials", [("official.create", "official.created.v1")],
                      json={"name": "Lâm Văn Tư", "email": "tu.lv@example.vn", "unit_id": unit["id"],
                            "role": "unit_officer"})
