@@ -1,40 +1,65 @@
-"""Sending email over SMTP."""
+"""Sending email over SMTP with aiosmtplib: the MIME message of a row, and its delivery."""
 
 import asyncio
+import io
+import logging
 import re
-import smtplib
+import unicodedata
+from datetime import UTC, datetime
 from email.errors import HeaderParseError
+from email.generator import BytesGenerator
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate
+from email.utils import format_datetime, formataddr, parseaddr
 
+import aiosmtplib
 from email_validator import EmailNotValidError, validate_email
 
 from services.notifications.models import OutgoingEmail
 from services.notifications.settings import NotificationsSettings
 from services.notifications.wire import POLICY
 from shared.messaging.relay import PermanentFailure
+from shared.validation import strip_invisible
+
+log = logging.getLogger("plantrack.notifications")
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_URL = re.compile(r"^https?://[\x21-\x7e]+$")  # printable ASCII, no spaces
+AUTH_CODES = frozenset({530, 534, 535, 538})  # authentication required / failed: the operator's to fix
+# refusals of the session rather than of this message (e.g. a blocked client address): retried
+SESSION_ERRORS = (aiosmtplib.SMTPConnectResponseError, aiosmtplib.SMTPHeloError)
+WIRE = POLICY.clone(linesep="\r\n")
 
 
 def _one_line(text: str) -> str:
-    """Header values may not contain line breaks (the email library refuses them, and the send
-    would be retried forever): fold any whitespace run into one space."""
-    return " ".join(text.split())
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+    """A header value: NFC, without invisible characters, each control or whitespace run one space."""
+    # a line break would make the email library refuse the header, and the send retry forever
+    text = strip_invisible(unicodedata.normalize("NFC", text))
+    return " ".join(_BREAKS.sub(" ", text).split())
 
 
 def _never_sendable(row: OutgoingEmail) -> str | None:
     """Why the row can never be sent as it is (retrying would loop forever), or None."""
     for name, value in (("recipient", row.recipient), ("correlation id", row.correlation_id),
-                        ("Message-ID", row.message_id)):
+                        ("Message-ID", row.message_id), ("unsubscribe URL", row.unsubscribe_url)):
         if _CONTROL.search(value):
             return f"{name} contains control characters: {value!r}"
+    if row.unsubscribe_url and (not _URL.match(row.unsubscribe_url) or ">" in row.unsubscribe_url):
+        return f"unsubscribe URL is not an http(s) URL of printable ASCII: {row.unsubscribe_url!r}"
     try:
-        validate_email(row.recipient, check_deliverability=False)
+        address = validate_email(row.recipient, check_deliverability=False)
     except EmailNotValidError as exc:
         return f"invalid recipient address {row.recipient!r}: {exc}"
+    if address.ascii_email is None:
+        return f"recipient address {row.recipient!r} needs SMTPUTF8, which is not supported"
     return None
+
+
+def envelope_address(recipient: str) -> str:
+    """The ASCII form of a valid address (an internationalised domain in punycode)."""
+    ascii_email = validate_email(recipient, check_deliverability=False).ascii_email
+    assert ascii_email is not None, "checked by build_message"
+    return ascii_email
 
 
 def build_message(row: OutgoingEmail, sender: str) -> EmailMessage:
@@ -51,43 +76,73 @@ def build_message(row: OutgoingEmail, sender: str) -> EmailMessage:
 
 def _build(row: OutgoingEmail, sender: str) -> EmailMessage:
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = sender
+    msg["From"] = _one_line(sender)
     name = _one_line(row.recipient_name)
-    msg["To"] = formataddr((name, row.recipient)) if name else row.recipient
+    address = envelope_address(row.recipient)
+    msg["To"] = formataddr((name, address)) if name else address
     msg["Subject"] = _one_line(row.subject)
-    msg["Date"] = formatdate(localtime=False)
+    msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = row.message_id
-    msg["X-Correlation-ID"] = row.correlation_id
+    if row.correlation_id:
+        msg["X-Correlation-ID"] = row.correlation_id
     msg["X-Plantrack-Event-ID"] = str(row.event_id)
-    msg.set_content(row.body, charset="utf-8")
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, no vacation notices
+    msg["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
+    if row.unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{row.unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    # quoted-printable: 7-bit safe for servers without 8BITMIME, and the markup stays legible
+    msg.set_content(row.body, subtype="plain", charset="utf-8", cte="quoted-printable")
+    if row.html:
+        msg.add_alternative(row.html, subtype="html", charset="utf-8", cte="quoted-printable")
     return msg
 
 
+def wire_bytes(message: EmailMessage) -> bytes:
+    """The message as sent: CRLF line ends, folded by the wire POLICY (aiosmtplib's own
+    flattening would use email.policy.SMTP, which splits long Vietnamese subjects badly)."""
+    out = io.BytesIO()
+    BytesGenerator(out, policy=WIRE).flatten(message)
+    return out.getvalue()
+
+
 class SmtpSender:
-    """Delivers rows to an SMTP server; 5xx answers are permanent, anything else is retried."""
+    """Delivers rows to an SMTP server; 5xx answers to the message are permanent, the rest retried."""
 
     def __init__(self, settings: NotificationsSettings) -> None:
         self.settings = settings
 
-    def _send(self, message: EmailMessage) -> None:
+    def _client(self) -> aiosmtplib.SMTP:
         s = self.settings
-        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
-            if s.smtp_starttls:
-                smtp.starttls()
-            if s.smtp_username:
-                smtp.login(s.smtp_username, s.smtp_password)
-            try:
-                smtp.send_message(message)
-            except smtplib.SMTPRecipientsRefused as exc:
-                codes = [code for code, _ in exc.recipients.values()]
-                if all(500 <= c < 600 for c in codes):
-                    raise PermanentFailure(f"recipient refused: {exc.recipients}") from exc
-                raise
-            except smtplib.SMTPResponseException as exc:
-                if 500 <= exc.smtp_code < 600:
-                    raise PermanentFailure(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
-                raise
+        return aiosmtplib.SMTP(
+            hostname=s.smtp_host, port=s.smtp_port, timeout=s.smtp_timeout,
+            use_tls=s.smtp_tls,
+            start_tls=s.smtp_starttls and not s.smtp_tls,  # False, not None: no opportunistic upgrade
+            validate_certs=s.smtp_validate_certs, cert_bundle=s.smtp_ca_file or None,
+            username=s.smtp_username or None, password=s.smtp_password if s.smtp_username else None,
+        )
 
     async def send(self, row: OutgoingEmail) -> None:
-        """Send one row (blocking SMTP I/O runs in a thread)."""
-        await asyncio.to_thread(self._send, build_message(row, self.settings.mail_from))
+        """Send one row; raises PermanentFailure if it can never be sent, anything else to retry."""
+        message = build_message(row, self.settings.mail_from)
+        envelope_from = parseaddr(self.settings.mail_from)[1]
+        try:
+            # the whole exchange within smtp_timeout: the row's lease is only a little longer
+            async with asyncio.timeout(self.settings.smtp_timeout):
+                async with self._client() as smtp:
+                    await smtp.sendmail(envelope_from, [envelope_address(row.recipient)], wire_bytes(message))
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            refused = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+            if exc.recipients and all(500 <= r.code < 600 for r in exc.recipients):
+                raise PermanentFailure(f"recipient refused: {refused}") from exc
+            raise
+        except aiosmtplib.SMTPResponseException as exc:
+            if exc.code in AUTH_CODES or isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+                log.error("SMTP authentication failed; check PLANTRACK_SMTP_USERNAME and PLANTRACK_SMTP_PASSWORD "
+                          "(emails wait and are retried)",
+                          extra={"smtp_code": exc.code, "smtp_reply": exc.message,
+                                 "smtp_host": self.settings.smtp_host})
+                raise
+            if 500 <= exc.code < 600 and not isinstance(exc, SESSION_ERRORS):
+                raise PermanentFailure(f"SMTP {exc.code}: {exc.message}") from exc
+            raise

@@ -1,20 +1,27 @@
 """Emails that can never be sent are parked as failed with the reason, not retried forever."""
 
 import random
+import re
 import socket
+import time
+import unicodedata
 import uuid
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlmodel import Session, select
 
 from services.notifications.app import MIGRATIONS
 from services.notifications.mailer import SmtpSender, build_message
 from services.notifications.models import OutgoingEmail
+from services.notifications.rendering import render
 from services.notifications.settings import NotificationsSettings
 from shared.db import make_engine, migrate, session_scope
-from shared.messaging.relay import DueRowWorker
+from shared.messaging.relay import DueRowWorker, PermanentFailure
 from tests.support.smtp import SmtpServer
+from tests.unit.test_rendering import context as rendering_context
 
 
 def _free_port() -> int:
@@ -97,3 +104,154 @@ def test_any_subject_survives_folding() -> None:
         raw = build_message(_email("lan@travinh.gov.vn", subject=subject), "plantrack <a@b.vn>").as_bytes()
         assert message_from_bytes(raw, policy=policy.default)["Subject"] == subject
         assert max(len(line) for line in raw.split(b"\n")) <= 998
+
+
+# -- the message on the wire, over a real aiosmtpd server ----------------------------------------
+
+HTML = "<!DOCTYPE html><html><body><p>Nội dung <strong>đậm</strong></p></body></html>\n"
+UNSUBSCRIBE = "https://plantrack.travinh.gov.vn/unsubscribe?t=Nzpk.c2ln"
+
+
+def _settings(tmp_path: Path, port: int, **kwargs: Any) -> NotificationsSettings:
+    values: dict[str, Any] = {"smtp_port": port, "data_dir": str(tmp_path), "smtp_timeout": 5.0}
+    return NotificationsSettings(**values | kwargs)
+
+
+def _lf(text: str) -> str:
+    """Text parts travel with CRLF line ends; compare them with LF."""
+    return text.replace("\r\n", "\n")
+
+
+def _full(**kwargs: Any) -> OutgoingEmail:
+    row = _email("lan@travinh.gov.vn")
+    row.html, row.unsubscribe_url, row.kind, row.category = HTML, UNSUBSCRIBE, "overdue", "deadlines"
+    for name, value in kwargs.items():
+        setattr(row, name, value)
+    return row
+
+
+async def test_headers_and_parts_as_received(tmp_path: Path) -> None:
+    port = _free_port()
+    row = _full()
+    with SmtpServer(port) as smtp:
+        await SmtpSender(_settings(tmp_path, port)).send(row)
+        smtp.mailbox.wait_for(1)
+    [got] = smtp.mailbox.received
+    assert got.raw.isascii()  # 7-bit: no 8BITMIME or SMTPUTF8 needed
+    assert got.mail_from == "no-reply@plantrack.example.org" and got.rcpt_tos == ["lan@travinh.gov.vn"]
+    message = message_from_bytes(got.raw, policy=policy.default)
+    assert message["From"] == "plantrack <no-reply@plantrack.example.org>"
+    assert message["To"] == "Nguyễn Thị Lan <lan@travinh.gov.vn>"
+    assert message["Subject"] == "[41-KH/ĐUK] Cập nhật"
+    assert message["Message-ID"] == row.message_id
+    assert message["X-Correlation-ID"] == "req-1" and message["X-Plantrack-Event-ID"] == str(row.event_id)
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Date"].datetime is not None
+    assert message["List-Unsubscribe"] == f"<{UNSUBSCRIBE}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.get_content_type() == "multipart/alternative"
+    plain, html = message.iter_parts()
+    assert plain.get_content_type() == "text/plain" and plain.get_content_charset() == "utf-8"
+    assert html.get_content_type() == "text/html" and html.get_content_charset() == "utf-8"
+    assert _lf(plain.get_content()) == "Nội dung\n" and _lf(html.get_content()) == HTML
+
+
+async def test_without_html_or_unsubscribe_url_the_message_is_plain_text(tmp_path: Path) -> None:
+    port = _free_port()
+    with SmtpServer(port) as smtp:
+        await SmtpSender(_settings(tmp_path, port)).send(_email("lan@travinh.gov.vn", correlation_id=""))
+        [message] = smtp.mailbox.wait_for(1)
+    assert message.get_content_type() == "text/plain" and _lf(message.get_content()) == "Nội dung\n"
+    assert "List-Unsubscribe" not in message and "List-Unsubscribe-Post" not in message
+    assert "X-Correlation-ID" not in message
+
+
+async def test_a_rendered_email_from_nfd_text_arrives_nfc(tmp_path: Path) -> None:
+    ctx = {k: unicodedata.normalize("NFD", v) if isinstance(v, str) else v
+           for k, v in rendering_context("update_returned").items()}
+    mail = render("update_returned", ctx)
+    name = unicodedata.normalize("NFD", "Huỳnh Ngọc Diệp")
+    row = _full(recipient_name=name, subject=mail.subject, body=mail.text, html=mail.html)
+    port = _free_port()
+    with SmtpServer(port) as smtp:
+        await SmtpSender(_settings(tmp_path, port)).send(row)
+        [message] = smtp.mailbox.wait_for(1)
+    assert message["To"] == "Huỳnh Ngọc Diệp <lan@travinh.gov.vn>"
+    assert unicodedata.is_normalized("NFC", message["To"])
+    assert message["Subject"] == mail.subject == "[41-KH/ĐUK] Báo cáo nhiệm vụ III.1 của Chi bộ Sở Xây dựng bị trả lại"
+    plain = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    assert plain is not None and html is not None
+    assert _lf(plain.get_content()) == mail.text and _lf(html.get_content()) == mail.html
+    assert unicodedata.is_normalized("NFC", plain.get_content())
+
+
+async def test_5xx_to_the_recipient_is_permanent(tmp_path: Path) -> None:
+    port = _free_port()
+    with SmtpServer(port, rcpt_reply="550 5.1.1 <lan@travinh.gov.vn>: Recipient address rejected") as smtp:
+        with pytest.raises(PermanentFailure, match="550 5.1.1 <lan@travinh.gov.vn>: Recipient address rejected"):
+            await SmtpSender(_settings(tmp_path, port)).send(_full())
+    assert smtp.mailbox.snapshot() == []
+
+
+async def test_5xx_to_the_data_is_permanent(tmp_path: Path) -> None:
+    port = _free_port()
+    with SmtpServer(port, data_reply="554 5.7.1 Message rejected as spam"):
+        with pytest.raises(PermanentFailure, match="SMTP 554: 5.7.1 Message rejected as spam"):
+            await SmtpSender(_settings(tmp_path, port)).send(_full())
+
+
+@pytest.mark.parametrize("where", ["rcpt_reply", "data_reply"])
+async def test_4xx_is_retried(tmp_path: Path, where: str) -> None:
+    port = _free_port()
+    replies: dict[str, Any] = {where: "451 4.3.0 Try again later"}
+    with SmtpServer(port, **replies):
+        with pytest.raises(Exception) as caught:
+            await SmtpSender(_settings(tmp_path, port)).send(_full())
+    assert not isinstance(caught.value, PermanentFailure)
+    assert "451" in repr(caught.value)
+
+
+async def test_no_server_is_retried(tmp_path: Path) -> None:
+    with pytest.raises(OSError) as caught:
+        await SmtpSender(_settings(tmp_path, _free_port())).send(_full())
+    assert not isinstance(caught.value, PermanentFailure)
+
+
+async def test_a_silent_server_times_out_within_smtp_timeout(tmp_path: Path) -> None:
+    with socket.socket() as silent:  # accepts connections (backlog) but never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        settings = _settings(tmp_path, silent.getsockname()[1], smtp_timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            await SmtpSender(settings).send(_full())
+    assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("recipient", "lan@trà-vinh.vn\r\nBcc: x@y.vn", "recipient contains control characters"),
+    ("recipient", "lân@travinh.gov.vn", "needs SMTPUTF8"),
+    ("message_id", "<a@b>\nBcc: x@y.vn", "Message-ID contains control characters"),
+    ("unsubscribe_url", "https://x.vn/u?t=a\r\nBcc: x@y.vn", "unsubscribe URL contains control characters"),
+    ("unsubscribe_url", "https://x.vn/u?t=a b", "not an http(s) URL"),
+    ("unsubscribe_url", "https://x.vn/u?t=a>, <mailto:x@y.vn", "not an http(s) URL"),
+    ("unsubscribe_url", "javascript:alert(1)", "not an http(s) URL"),
+])
+def test_values_no_email_can_carry_are_permanent(field: str, value: str, reason: str) -> None:
+    with pytest.raises(PermanentFailure, match=re.escape(reason)):
+        build_message(_full(**{field: value}), "plantrack <a@b.vn>")
+
+
+def test_user_text_cannot_add_headers() -> None:
+    row = _full(recipient_name="Lan\r\nBcc: x@y.vn", subject="Họp\r\nBcc: x@y.vn\u202e")
+    raw = build_message(row, "plantrack <a@b.vn>\r\nBcc: z@y.vn").as_bytes()
+    message = message_from_bytes(raw, policy=policy.default)
+    assert "Bcc" not in message
+    assert message["Subject"] == "Họp Bcc: x@y.vn" and message["To"].addresses[0].display_name == "Lan Bcc: x@y.vn"
+
+
+def test_an_internationalised_domain_goes_out_as_punycode() -> None:
+    message = build_message(_full(recipient="lan@trà-vinh.vn"), "plantrack <a@b.vn>")
+    address = message["To"].addresses[0].addr_spec
+    assert address.startswith("lan@xn--tr-vinh-") and address.isascii()
