@@ -7,6 +7,7 @@ from faststream.rabbit import RabbitBroker
 from faststream.specification import AsyncAPI
 
 from services.notifications import consumers as notification_consumers
+from services.notifications.mailroom import Mailroom
 from services.notifications.settings import NotificationsSettings
 from services.reporting import consumers as reporting_consumers
 from services.reporting.settings import ReportingSettings
@@ -30,7 +31,7 @@ def build_document() -> dict[str, Any]:
             title=f"assignments:{event_type}", description=(cls.__doc__ or "").strip(),
         )
     engine = make_engine("sqlite://")  # never connected: registration only
-    notification_consumers.register(broker, engine, NotificationsSettings(), lambda: None)
+    notification_consumers.register(broker, Mailroom(engine, NotificationsSettings()), lambda: None, lambda: None)
     reporting_consumers.register(broker, engine, ReportingSettings())
     spec = AsyncAPI(broker, title="plantrack events", version="1.0.0", description=DESCRIPTION)
     return json.loads(spec.to_specification().to_json())  # type: ignore[no-any-return]

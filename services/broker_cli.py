@@ -21,6 +21,7 @@ def consumer_queues() -> dict[str, list[ConsumerQueueSpec]]:
     """Every consumer queue, by service, as the services' own `register()` subscribes them (on
     throwaway brokers; no handler runs, nothing connects)."""
     from services.notifications import consumers as notifications
+    from services.notifications.mailroom import Mailroom
     from services.notifications.settings import NotificationsSettings
     from services.reporting import consumers as reporting
     from services.reporting.settings import ReportingSettings
@@ -28,7 +29,8 @@ def consumer_queues() -> dict[str, list[ConsumerQueueSpec]]:
     no_engine = cast(Engine, None)
     found: dict[str, list[RabbitQueue]] = {
         notifications.SERVICE: notifications.register(
-            make_broker(_UNCONNECTED), no_engine, NotificationsSettings.model_construct(), lambda: None),
+            make_broker(_UNCONNECTED), Mailroom(no_engine, NotificationsSettings.model_construct()),
+            lambda: None, lambda: None),
         reporting.SERVICE: reporting.register(
             make_broker(_UNCONNECTED), no_engine, ReportingSettings.model_construct()),
     }

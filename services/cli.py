@@ -200,6 +200,26 @@ def cmd_create_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_unsubscribe_key(_: argparse.Namespace) -> int:
+    """Replace the stored key that signs unsubscribe links: every link already sent stops working."""
+    from services.notifications.app import MIGRATIONS
+    from services.notifications.keys import rotate_unsubscribe_key
+    from services.notifications.settings import NotificationsSettings
+    from shared.db import make_engine, migrate
+
+    settings = NotificationsSettings()
+    if settings.unsubscribe_secret:
+        raise SystemExit("PLANTRACK_NOTIFICATIONS_UNSUBSCRIBE_SECRET is set: change that value instead")
+    migrate(settings.db_url(), MIGRATIONS)
+    engine = make_engine(settings.db_url())
+    try:
+        rotate_unsubscribe_key(engine)
+    finally:
+        engine.dispose()
+    print("unsubscribe key rotated; running notifications services pick it up within a minute")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `plantrack`."""
     parser = argparse.ArgumentParser(prog="plantrack", description="Track how a plan is carried out.")
@@ -224,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--email", required=True, help="the official's email")
     tok.add_argument("--name", default="cli", help="a label for the token")
     tok.set_defaults(func=cmd_create_token)
+    rotate = sub.add_parser("rotate-unsubscribe-key",
+                            help="revoke every unsubscribe link sent so far (notifications database)")
+    rotate.set_defaults(func=cmd_rotate_unsubscribe_key)
     asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI document of all events")
     asyncapi.add_argument("--output", "-o", default="")
     asyncapi.set_defaults(func=cmd_asyncapi)

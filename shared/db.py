@@ -7,12 +7,17 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
+
+M = TypeVar("M", bound=SQLModel)
 
 
 def sqlite_default_url(service: str, data_dir: str = "data") -> str:
@@ -127,6 +132,25 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_missing(session: Session, row: SQLModel) -> None:
+    """Insert `row` unless a row with its primary key exists (or is being inserted by a concurrent
+    transaction, which this waits for): two consumers creating the same row do not collide."""
+    table = row.__table__  # type: ignore[attr-defined]
+    values = {c.name: getattr(row, c.name) for c in table.columns}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(table).values(**values).on_conflict_do_nothing())
+
+
+def lock_or_insert(session: Session, row: M) -> M:
+    """The stored row with `row`'s primary key, inserted from `row` if missing, locked for the
+    rest of the transaction."""
+    insert_missing(session, row)
+    key = tuple(getattr(row, c.name) for c in row.__table__.primary_key.columns)  # type: ignore[attr-defined]
+    found = session.get(type(row), key if len(key) > 1 else key[0], with_for_update=True, populate_existing=True)
+    assert found is not None
+    return found
 
 
 def migrate(url: str, migrations_dir: Path) -> None:

@@ -11,9 +11,11 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Query
 from sqlmodel import Session, col, select
 
-from services.notifications import consumers
+from services.notifications import api, consumers
 from services.notifications.mailer import SmtpSender
+from services.notifications.mailroom import Mailroom
 from services.notifications.models import OutgoingEmail
+from services.notifications.scanner import Scanner
 from services.notifications.settings import NotificationsSettings
 from shared.db import make_engine, migrate, ping
 from shared.http import health_router, install_common
@@ -44,23 +46,25 @@ def create_app(settings: NotificationsSettings | None = None) -> ConsumerAPI:
     worker: DueRowWorker[OutgoingEmail] = DueRowWorker(
         engine, OutgoingEmail, sender.send, name="mail sender", batch_size=1,
         lease=timedelta(seconds=settings.smtp_timeout + 5),
-        poll_interval=settings.send_poll_interval, retry_cap=300.0,
+        poll_interval=settings.send_poll_interval, retry_cap=settings.send_retry_cap,
         where=(OutgoingEmail.failed_at.is_(None),),  # type: ignore[union-attr]
         park_column="failed_at",
     )
-    queues = consumers.register(broker, engine, settings, worker.notify)
+    room = Mailroom(engine, settings)
+    scanner = Scanner(room, worker.notify)
+    queues = consumers.register(broker, room, worker.notify, scanner.poke)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(migrate, url, MIGRATIONS)
         stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop))
+        tasks = [asyncio.create_task(worker.run(stop)), asyncio.create_task(scanner.run(stop))]
         log.info("notifications service started")
         try:
             yield
         finally:
             stop.set()
-            await task
+            await asyncio.gather(*tasks)
             engine.dispose()
             log.info("notifications service stopped")
 
@@ -86,8 +90,10 @@ def create_app(settings: NotificationsSettings | None = None) -> ConsumerAPI:
         status: Annotated[str | None, Query(pattern="^(pending|sent|failed)$")] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> list[dict]:
-        """Recent outgoing emails to officials in the caller's scope, and their delivery state."""
-        query = select(OutgoingEmail).order_by(OutgoingEmail.id.desc()).limit(limit)  # type: ignore[union-attr]
+        """Recent outgoing emails to officials in the caller's scope, and their delivery state (the
+        deliveries log, /deliveries, has filters and warnings too)."""
+        query = (select(OutgoingEmail).where(OutgoingEmail.recipient != "")
+                 .order_by(OutgoingEmail.id.desc()).limit(limit))  # type: ignore[union-attr]
         if principal.scope is not None:
             query = query.where(col(OutgoingEmail.recipient_unit_id).in_(principal.scope))
         if status == "sent":
@@ -102,6 +108,8 @@ def create_app(settings: NotificationsSettings | None = None) -> ConsumerAPI:
                                         "created_at", "sent_at", "failed_at", "attempts", "last_error"})
                 for row in session.exec(query).all()
             ]
+
+    http.include_router(api.router(room, worker.notify))
 
     # no asyncapi_path: its page loads scripts from a CDN and its "try it out" route would let anyone
     # publish through this service's broker connection; the document is docs/asyncapi.json

@@ -4,19 +4,26 @@ import asyncio
 from collections.abc import Callable
 
 from faststream.rabbit import RabbitBroker, RabbitQueue
-from sqlalchemy import Engine
 
 from services.notifications import handlers
-from services.notifications.settings import NotificationsSettings
+from services.notifications.mailroom import Mailroom
 from shared.events import (
     ApiTokenIssuedV1,
     ApiTokenRevokedV1,
+    AssignmentCreatedV1,
     AssignmentStatusChangedV1,
     OfficialCreatedV1,
     OfficialUpdatedV1,
+    PlanClosedV1,
+    PlanCreatedV1,
+    PlanPublishedV1,
+    PlanUpdatedV1,
     ReviewRoundOpenedV1,
+    ReviewSubmissionSubmittedV1,
     StatusUpdateReviewedV1,
     UnitCreatedV1,
+    UnitPlanRegisteredV1,
+    UnitUpdatedV1,
 )
 from shared.messaging.topology import EVENTS_EXCHANGE, consumer_queue
 
@@ -24,57 +31,100 @@ SERVICE = "notifications"
 
 
 def register(
-    broker: RabbitBroker, engine: Engine, settings: NotificationsSettings, wake_sender: Callable[[], None]
+    broker: RabbitBroker, room: Mailroom, wake_sender: Callable[[], None], poke_scanner: Callable[[], None],
 ) -> list[RabbitQueue]:
     """Subscribe the handlers; return the queues (their dead-letter queues are declared at start)."""
     queues: list[RabbitQueue] = []
 
     def subscriber(event_type: str):  # type: ignore[no-untyped-def]
-        queue = consumer_queue(SERVICE, event_type, delivery_limit=settings.delivery_limit)
+        queue = consumer_queue(SERVICE, event_type, delivery_limit=room.settings.delivery_limit)
         queues.append(queue)
         return broker.subscriber(queue, EVENTS_EXCHANGE, title=f"{SERVICE}:{event_type}")
 
     @subscriber(UnitCreatedV1.TYPE)
     async def on_unit_created(event: UnitCreatedV1) -> None:
-        """Learn a new unit."""
-        await asyncio.to_thread(handlers.record_unit, engine, event)
+        """Learn a new unit and its mailbox."""
+        await asyncio.to_thread(handlers.record_unit, room, event)
+
+    @subscriber(UnitUpdatedV1.TYPE)
+    async def on_unit_updated(event: UnitUpdatedV1) -> None:
+        """Apply a unit's new name or mailbox."""
+        await asyncio.to_thread(handlers.record_unit, room, event)
 
     @subscriber(OfficialCreatedV1.TYPE)
     async def on_official_created(event: OfficialCreatedV1) -> None:
         """Learn a new official and their email."""
-        await asyncio.to_thread(handlers.record_official, engine, event)
-
-    @subscriber(AssignmentStatusChangedV1.TYPE)
-    async def on_status_changed(event: AssignmentStatusChangedV1) -> None:
-        """Queue emails to the supervising officials; the mail worker sends them."""
-        if await asyncio.to_thread(handlers.queue_status_emails, engine, event, place=settings.place):
-            wake_sender()
+        await asyncio.to_thread(handlers.record_official, room, event)
 
     @subscriber(OfficialUpdatedV1.TYPE)
     async def on_official_updated(event: OfficialUpdatedV1) -> None:
         """Apply the official's new data, role or active flag."""
-        await asyncio.to_thread(handlers.update_official, engine, event)
-
-    @subscriber(StatusUpdateReviewedV1.TYPE)
-    async def on_update_reviewed(event: StatusUpdateReviewedV1) -> None:
-        """Queue emails to the unit's officers when their update was returned."""
-        if await asyncio.to_thread(handlers.queue_returned_emails, engine, event, place=settings.place):
-            wake_sender()
-
-    @subscriber(ReviewRoundOpenedV1.TYPE)
-    async def on_review_round_opened(event: ReviewRoundOpenedV1) -> None:
-        """Queue emails asking the officers of every expected unit for their review report."""
-        if await asyncio.to_thread(handlers.queue_round_emails, engine, event, place=settings.place):
-            wake_sender()
+        await asyncio.to_thread(handlers.record_official, room, event)
 
     @subscriber(ApiTokenIssuedV1.TYPE)
     async def on_token_issued(event: ApiTokenIssuedV1) -> None:
         """Learn a token, so its holder can call this service."""
-        await asyncio.to_thread(handlers.record_token, engine, event)
+        await asyncio.to_thread(handlers.record_token, room, event)
 
     @subscriber(ApiTokenRevokedV1.TYPE)
     async def on_token_revoked(event: ApiTokenRevokedV1) -> None:
         """Stop accepting a revoked token."""
-        await asyncio.to_thread(handlers.record_token, engine, event)
+        await asyncio.to_thread(handlers.record_token, room, event)
+
+    @subscriber(PlanCreatedV1.TYPE)
+    async def on_plan_created(event: PlanCreatedV1) -> None:
+        """Learn a plan: number, title, issuer, reporting period."""
+        await asyncio.to_thread(handlers.record_plan, room, event)
+
+    @subscriber(PlanUpdatedV1.TYPE)
+    async def on_plan_updated(event: PlanUpdatedV1) -> None:
+        """Follow a draft plan's edits."""
+        await asyncio.to_thread(handlers.record_plan, room, event)
+
+    @subscriber(PlanPublishedV1.TYPE)
+    async def on_plan_published(event: PlanPublishedV1) -> None:
+        """A plan is in force: its units are told what they were given, and its deadlines chased."""
+        if await asyncio.to_thread(handlers.record_plan, room, event):
+            poke_scanner()
+
+    @subscriber(PlanClosedV1.TYPE)
+    async def on_plan_closed(event: PlanClosedV1) -> None:
+        """A closed plan is chased no more."""
+        await asyncio.to_thread(handlers.record_plan, room, event)
+
+    @subscriber(AssignmentCreatedV1.TYPE)
+    async def on_assignment_created(event: AssignmentCreatedV1) -> None:
+        """Learn an assignment and its deadline; the scanner announces it on a published plan."""
+        if await asyncio.to_thread(handlers.record_assignment, room, event):
+            poke_scanner()
+
+    @subscriber(AssignmentStatusChangedV1.TYPE)
+    async def on_status_changed(event: AssignmentStatusChangedV1) -> None:
+        """Tell the supervising officials; the mail worker sends what is not held for a digest."""
+        if await asyncio.to_thread(handlers.queue_status_emails, room, event):
+            wake_sender()
+
+    @subscriber(StatusUpdateReviewedV1.TYPE)
+    async def on_update_reviewed(event: StatusUpdateReviewedV1) -> None:
+        """Tell the unit's officers when their update was returned."""
+        if await asyncio.to_thread(handlers.queue_returned_emails, room, event):
+            wake_sender()
+
+    @subscriber(UnitPlanRegisteredV1.TYPE)
+    async def on_unit_plan_registered(event: UnitPlanRegisteredV1) -> None:
+        """A unit registered its own plan."""
+        await asyncio.to_thread(handlers.record_unit_plan, room, event)
+
+    @subscriber(ReviewRoundOpenedV1.TYPE)
+    async def on_review_round_opened(event: ReviewRoundOpenedV1) -> None:
+        """Ask the officers of every expected unit for their review report."""
+        if await asyncio.to_thread(handlers.queue_round_emails, room, event):
+            wake_sender()
+        poke_scanner()
+
+    @subscriber(ReviewSubmissionSubmittedV1.TYPE)
+    async def on_review_submitted(event: ReviewSubmissionSubmittedV1) -> None:
+        """A unit submitted its review report."""
+        await asyncio.to_thread(handlers.record_submission, room, event)
 
     return queues

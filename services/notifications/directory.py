@@ -1,10 +1,11 @@
 """The directory as of an event: recipients are computed from the units and officials the producer
 had when it raised the event, whatever order the events arrive in.
 
-Directory events carry a gap-free `directory_version`; each is logged here. An event raised under
-version N is handled once versions 1..N are all here, from the log as it stood at N: an official
-created or deactivated after the event does not change who receives it. Events from before
-directory versions existed (None) use the current directory.
+Directory events (unit.* and official.*) carry a gap-free `directory_version`; each is logged here.
+An event raised under version N is handled once versions 1..N are all here, from the log as it
+stood at N: an official created or deactivated after the event does not change who receives it.
+Events from before directory versions existed (None), and the scanner's occasions, use the current
+directory.
 """
 
 from collections.abc import Iterable
@@ -14,7 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from services.notifications.models import DirectoryEntry, DirectoryOfficial, DirectoryUnit
-from shared.events import Event, OfficialCreatedV1, OfficialUpdatedV1, UnitCreatedV1
+from shared.events import Event, OfficialCreatedV1, OfficialUpdatedV1, UnitCreatedV1, UnitUpdatedV1
 from shared.messaging.errors import DependencyNotReady
 
 
@@ -31,14 +32,14 @@ class Directory:
     officials: list[DirectoryOfficial]
 
 
-def record(session: Session, event: UnitCreatedV1 | OfficialCreatedV1 | OfficialUpdatedV1) -> None:
+def record(session: Session, event: UnitCreatedV1 | UnitUpdatedV1 | OfficialCreatedV1 | OfficialUpdatedV1) -> None:
     """Log a numbered directory event (a duplicate is a no-op)."""
     if event.directory_version is None or session.get(DirectoryEntry, event.directory_version) is not None:
         return
-    if isinstance(event, UnitCreatedV1):
+    if isinstance(event, UnitCreatedV1 | UnitUpdatedV1):
         u = event.payload
         entry = DirectoryEntry(version=event.directory_version, event_type=event.event_type, unit_id=u.id,
-                               code=u.code, name=u.name, kind=u.kind, parent_id=u.parent_id)
+                               code=u.code, name=u.name, kind=u.kind, parent_id=u.parent_id, email=u.email or "")
     else:
         o = event.payload
         entry = DirectoryEntry(version=event.directory_version, event_type=event.event_type, official_id=o.id,
@@ -47,12 +48,17 @@ def record(session: Session, event: UnitCreatedV1 | OfficialCreatedV1 | Official
     session.add(entry)
 
 
+def current(session: Session) -> Directory:
+    """The directory as it stands now."""
+    return Directory({u.id: u for u in session.exec(select(DirectoryUnit)).all()},
+                     list(session.exec(select(DirectoryOfficial)).all()))
+
+
 def as_of(session: Session, event: Event, unit_ids: Iterable[int] = ()) -> Directory:
     """The directory `event` was raised under, holding `unit_ids` (DirectoryNotReady until it is here)."""
     version = event.directory_version
     if version is None:
-        return _holding(Directory({u.id: u for u in session.exec(select(DirectoryUnit)).all()},
-                                  list(session.exec(select(DirectoryOfficial)).all())), unit_ids)
+        return _holding(current(session), unit_ids)
     known = session.scalar(select(func.count()).select_from(DirectoryEntry)
                            .where(col(DirectoryEntry.version) <= version)) or 0
     if known < version:
@@ -64,7 +70,7 @@ def as_of(session: Session, event: Event, unit_ids: Iterable[int] = ()) -> Direc
     for e in entries:
         if e.unit_id is not None:
             units[e.unit_id] = DirectoryUnit(id=e.unit_id, code=e.code, name=e.name, kind=e.kind,
-                                             parent_id=e.parent_id)
+                                             parent_id=e.parent_id, email=e.email)
         elif e.official_id is not None:
             officials[e.official_id] = DirectoryOfficial(
                 id=e.official_id, name=e.name, email=e.email, title=e.title, unit_id=e.official_unit_id,

@@ -1,142 +1,201 @@
-"""What the notifications service does with each event (sync, one transaction each)."""
+"""What the notifications service does with each event (sync, one transaction each, once per event)."""
 
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import Engine
 from sqlmodel import Session
 
-from services.notifications import directory
+from services.notifications import directory, facts
 from services.notifications.directory import DirectoryNotReady as DirectoryNotReady  # what the handlers raise
-from services.notifications.models import DirectoryOfficial, DirectoryUnit, OutgoingEmail
-from services.notifications.recipients import supervisors_for, unit_officers
-from services.notifications.templates import (
-    Rendered,
-    review_round_email,
-    status_changed_email,
-    update_returned_email,
-)
+from services.notifications.dispatch import Outcome, Source, deliver
+from services.notifications.mailroom import Mailroom
+from services.notifications.models import DirectoryOfficial, DirectoryUnit
+from services.notifications.recipients import audience
+from services.notifications.rules import RULES
+from shared.db import lock_or_insert
 from shared.events import (
     ApiTokenIssuedV1,
     ApiTokenRevokedV1,
+    AssignmentCreatedV1,
     AssignmentStatusChangedV1,
     Event,
     OfficialCreatedV1,
     OfficialUpdatedV1,
+    PlanClosedV1,
+    PlanCreatedV1,
+    PlanPublishedV1,
+    PlanUpdatedV1,
     ReviewRoundOpenedV1,
+    ReviewSubmissionSubmittedV1,
     StatusUpdateReviewedV1,
     UnitCreatedV1,
+    UnitPlanRegisteredV1,
+    UnitUpdatedV1,
 )
 from shared.events.base import as_utc
 from shared.identity import projection as identity
 from shared.messaging.inbox import handle_once
+from shared.vietnamese import local_time
 
 CONSUMER = "notifications"
 log = logging.getLogger("plantrack.notifications")
 
 
-def _merge(session: Session, row: DirectoryUnit | DirectoryOfficial) -> None:
-    session.merge(row)
+def _once(room: Mailroom, event: Event, work: Callable[[Session], object]) -> bool:
+    """Run `work` with the event's inbox row, once; False for a duplicate."""
+    done = handle_once(room.engine, event, CONSUMER, work)
+    if not done:
+        log.info("duplicate event ignored", extra={"event_id": str(event.event_id)})
+    return done
 
 
-def record_unit(engine: Engine, event: UnitCreatedV1) -> bool:
-    """Add the unit to the directory and to the identity tree."""
+def _newer(row: DirectoryUnit | DirectoryOfficial, event: Event) -> bool:
+    return row.as_of is None or as_utc(row.as_of) <= as_utc(event.occurred_at)
+
+
+def record_unit(room: Mailroom, event: UnitCreatedV1 | UnitUpdatedV1) -> bool:
+    """Add or change the unit (its name, its mailbox) in the directory and the identity tree."""
 
     def work(session: Session) -> None:
-        _merge(session, DirectoryUnit(**event.payload.model_dump()))
         identity.apply_unit(session, event)
         directory.record(session, event)
+        fresh = DirectoryUnit(**event.payload.model_dump(exclude={"email"}), email=event.payload.email or "")
+        row = lock_or_insert(session, fresh)  # unit.created and unit.updated arrive on two queues
+        if _newer(row, event):
+            row.sqlmodel_update(fresh.model_dump(exclude={"as_of"}) | {"as_of": event.occurred_at})
+            session.add(row)
 
-    return handle_once(engine, event, CONSUMER, work)
+    return _once(room, event, work)
 
 
-def record_token(engine: Engine, event: ApiTokenIssuedV1 | ApiTokenRevokedV1) -> bool:
+def record_token(room: Mailroom, event: ApiTokenIssuedV1 | ApiTokenRevokedV1) -> bool:
     """Learn an API token's hash, or its revocation, to authenticate callers."""
-    return handle_once(engine, event, CONSUMER, lambda s: identity.apply_token(s, event))
+    return _once(room, event, lambda s: identity.apply_token(s, event))
 
 
-
-def _set_official(session: Session, event: OfficialCreatedV1 | OfficialUpdatedV1) -> None:
+def record_official(room: Mailroom, event: OfficialCreatedV1 | OfficialUpdatedV1) -> bool:
     """Write the official as the event says, unless a later event already did (each event type has
     its own queue, so an update may overtake the creation)."""
-    identity.apply_official(session, event)
-    directory.record(session, event)
-    row = session.get(DirectoryOfficial, event.payload.id, with_for_update=True)
-    if row is not None and row.as_of is not None and as_utc(row.as_of) > as_utc(event.occurred_at):
-        log.info("older official event ignored", extra={"event_id": str(event.event_id)})
-        return
-    _merge(session, DirectoryOfficial(**event.payload.model_dump(), as_of=event.occurred_at))
-
-
-def record_official(engine: Engine, event: OfficialCreatedV1) -> bool:
-    """Add the official to the directory."""
-    return handle_once(engine, event, CONSUMER, lambda s: _set_official(s, event))
-
-
-def update_official(engine: Engine, event: OfficialUpdatedV1) -> bool:
-    """Apply a change of an official's data, role or active flag to the directory."""
-    return handle_once(engine, event, CONSUMER, lambda s: _set_official(s, event))
-
-
-def _email(event: Event, official: DirectoryOfficial, mail: Rendered) -> OutgoingEmail:
-    """The outgoing email row of `event` for `official` (its Message-ID is stable across retries)."""
-    return OutgoingEmail(
-        event_id=event.event_id, event_type=event.event_type, recipient=official.email,
-        recipient_name=official.name, recipient_official_id=official.id, recipient_unit_id=official.unit_id,
-        subject=mail.subject, body=mail.body,
-        message_id=f"<{event.event_id}.{official.id}@plantrack>", correlation_id=event.correlation_id,
-    )
-
-
-def _queue(engine: Engine, event: Event, what: str, build: Callable[[Session], list[OutgoingEmail]]) -> int:
-    """Write the emails `build` makes for `event`, with its inbox row, once; return how many."""
-    queued: list[OutgoingEmail] = []
 
     def work(session: Session) -> None:
-        queued.extend(build(session))
-        session.add_all(queued)
+        identity.apply_official(session, event)
+        directory.record(session, event)
+        row = lock_or_insert(session, DirectoryOfficial(**event.payload.model_dump()))
+        if _newer(row, event):
+            row.sqlmodel_update(event.payload.model_dump() | {"as_of": event.occurred_at})
+            session.add(row)
+        else:
+            log.info("older official event ignored", extra={"event_id": str(event.event_id)})
 
-    if not handle_once(engine, event, CONSUMER, work):
-        log.info("duplicate event ignored", extra={"event_id": str(event.event_id)})
-        return 0
-    log.info(f"{what} emails queued",
-             extra={"event_id": str(event.event_id), "recipients": [r.recipient for r in queued]})
-    return len(queued)
+    return _once(room, event, work)
 
 
-def queue_status_emails(engine: Engine, event: AssignmentStatusChangedV1, *, place: str) -> int:
-    """Write one outgoing email per supervising official; return how many were queued."""
+def record_plan(room: Mailroom, event: PlanCreatedV1 | PlanUpdatedV1 | PlanPublishedV1 | PlanClosedV1) -> bool:
+    """Keep the plan's facts; a published plan's assignments are announced by the scanner."""
+    if isinstance(event, PlanCreatedV1 | PlanUpdatedV1):
+        return _once(room, event, lambda s: facts.apply_plan(s, event))
+    return _once(room, event, lambda s: facts.apply_plan_status(s, event))
+
+
+def record_assignment(room: Mailroom, event: AssignmentCreatedV1) -> bool:
+    """Keep the assignment's facts (the scanner announces it once its plan is published)."""
+    return _once(room, event, lambda s: facts.apply_assignment(s, event, room.tz))
+
+
+def record_unit_plan(room: Mailroom, event: UnitPlanRegisteredV1) -> bool:
+    """A unit registered its own plan: it is no longer reminded to."""
+    return _once(room, event, lambda s: facts.apply_unit_plan(s, event))
+
+
+def record_submission(room: Mailroom, event: ReviewSubmissionSubmittedV1) -> bool:
+    """A unit submitted its review report: it is no longer reminded, nor reported missing."""
+    return _once(room, event, lambda s: facts.apply_submission(s, event))
+
+
+def _queue(room: Mailroom, event: Event, build: Callable[[Session], Outcome]) -> int:
+    """Record the event and write what `build` delivers, once; return how many emails to send now."""
+    outcome = Outcome()
+
+    def work(session: Session) -> None:
+        nonlocal outcome
+        outcome += build(session)
+
+    if _once(room, event, work):
+        log.info("emails queued", extra={"event_id": str(event.event_id), "emails": outcome.emails,
+                                         "held_for_digest": outcome.held, "muted": outcome.muted,
+                                         "warnings": outcome.warnings})
+    return outcome.emails
+
+
+def _source(event: Event, unit_id: int) -> Source:
+    return Source(event.event_id, event.event_type, event.correlation_id, unit_id)
+
+
+def queue_status_emails(room: Mailroom, event: AssignmentStatusChangedV1) -> int:
+    """A unit reported: tell the supervising boards (at once or in their digest)."""
     p = event.payload
+    rule = RULES["status_reported"]
+    paper = room.paper()  # before the transaction: on SQLite a first read of the key would wait on it
 
-    def build(session: Session) -> list[OutgoingEmail]:
+    def build(session: Session) -> Outcome:
+        facts.apply_status(session, event, room.tz)
         found = directory.as_of(session, event, [p.unit_id])
-        recipients = supervisors_for(p.unit_id, found.units, found.officials, exclude_official_id=p.reported_by_id)
-        return [_email(event, o, status_changed_email(event, o.name, place)) for o in recipients]
+        reporter = next((o for o in found.officials if o.id == p.reported_by_id), None)
+        people = audience(rule.audience, p.unit_id, found.units, found.officials,
+                          exclude_official_id=p.reported_by_id)
+        context = {
+            "plan_number": p.plan_number, "task_code": p.task_code, "task_title": p.task_title,
+            "unit_name": p.unit_name, "old_status": p.old_status, "new_status": p.new_status,
+            "progress": p.progress, "summary": p.summary, "difficulties": p.difficulties, "due_on": p.due_on,
+            "reported_by_name": p.reported_by_name, "reported_by_title": reporter.title if reporter else "",
+            "reported_at": local_time(p.reported_at), "evidence_links": list(p.evidence_links), "period": p.period,
+        }
+        return deliver(session, paper, _source(event, p.unit_id), rule, people, context,
+                       link=paper.link(f"assignments/{p.assignment_id}"), now=event.occurred_at, dated=p.reported_at)
 
-    return _queue(engine, event, "status change", build)
+    return _queue(room, event, build)
 
 
-def queue_returned_emails(engine: Engine, event: StatusUpdateReviewedV1, *, place: str) -> int:
-    """When a supervisor returned an update, write one email per officer of the unit; return how many."""
+def queue_returned_emails(room: Mailroom, event: StatusUpdateReviewedV1) -> int:
+    """A supervisor returned an update: tell the unit, with the reason."""
     p = event.payload
+    rule = RULES["update_returned"]
+    paper = room.paper()
 
-    def build(session: Session) -> list[OutgoingEmail]:
+    def build(session: Session) -> Outcome:
+        facts.apply_review(session, event, room.tz)
         if p.decision != "returned":
-            return []  # an accepted update needs no email
+            return Outcome()  # an accepted update needs no email
         found = directory.as_of(session, event, [p.unit_id])
-        return [_email(event, o, update_returned_email(event, o.name, place))
-                for o in unit_officers([p.unit_id], found.officials)]
+        context = {
+            "plan_number": p.plan_number, "task_code": p.task_code, "task_title": p.task_title,
+            "unit_name": p.unit_name, "reviewer_name": p.reviewer_name, "reviewed_at": local_time(p.reviewed_at),
+            "reason": p.reason,
+        }
+        return deliver(session, paper, _source(event, p.unit_id), rule,
+                       audience(rule.audience, p.unit_id, found.units, found.officials), context,
+                       link=paper.link(f"assignments/{p.assignment_id}"), now=event.occurred_at, dated=p.reviewed_at)
 
-    return _queue(engine, event, "review", build)
+    return _queue(room, event, build)
 
 
-def queue_round_emails(engine: Engine, event: ReviewRoundOpenedV1, *, place: str) -> int:
-    """Write one email per officer of every unit expected to submit in the round; return how many."""
+def queue_round_emails(room: Mailroom, event: ReviewRoundOpenedV1) -> int:
+    """A review round opened: ask every expected unit for its report by the submit-by date."""
     p = event.payload
+    rule = RULES["review_round_opened"]
+    paper = room.paper()
 
-    def build(session: Session) -> list[OutgoingEmail]:
+    def build(session: Session) -> Outcome:
+        facts.apply_round(session, event, room.tz)
         found = directory.as_of(session, event, p.unit_ids)
-        return [_email(event, o, review_round_email(event, o.name, found.units[o.unit_id].name, place))  # type: ignore[index]
-                for o in unit_officers(p.unit_ids, found.officials)]
+        total = Outcome()
+        for unit_id in dict.fromkeys(p.unit_ids):
+            context: dict[str, object] = {
+                "plan_number": p.plan_number, "round_kind": p.kind, "round_title": p.title,
+                "period_end": p.period_end, "submit_by": p.submit_by, "unit_name": found.units[unit_id].name}
+            total += deliver(session, paper, _source(event, unit_id), rule,
+                             audience(rule.audience, unit_id, found.units, found.officials), context,
+                             link=paper.link(f"plans/{p.plan_id}/reviews/{p.id}"), now=event.occurred_at)
+        return total
 
-    return _queue(engine, event, "review round", build)
+    return _queue(room, event, build)

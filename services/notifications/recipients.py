@@ -1,8 +1,10 @@
 """Who is told about an event: pure rules over the directory."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from services.notifications.models import DirectoryOfficial, DirectoryUnit
+from services.notifications.rules import Audience
 
 SUPERVISING_KINDS = frozenset({"bloc_committee", "advisory_board"})
 
@@ -55,3 +57,40 @@ def unit_officers(unit_ids: Iterable[int], officials: Iterable[DirectoryOfficial
         for official in by_unit.get(unit_id, []):
             chosen.setdefault(official.email.lower(), official)
     return list(chosen.values())
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone an email is written for: an official, or a unit's own mailbox."""
+
+    email: str
+    name: str
+    title: str
+    unit_id: int | None
+    official_id: int | None  # None: the unit's mailbox
+    role: str
+
+    @property
+    def key(self) -> int:
+        """Whose preferences apply: the official's id, or minus the unit's id for its mailbox."""
+        return self.official_id if self.official_id is not None else -(self.unit_id or 0)
+
+    @classmethod
+    def official(cls, o: DirectoryOfficial) -> "Recipient":
+        """An official as a recipient."""
+        return cls(o.email, o.name, o.title, o.unit_id, o.id, o.role)
+
+
+def audience(
+    who: Audience, unit_id: int, units: dict[int, DirectoryUnit], officials: Iterable[DirectoryOfficial],
+    *, exclude_official_id: int | None = None,
+) -> list[Recipient]:
+    """The recipients a rule with audience `who` writes to about `unit_id` (empty: nobody reachable)."""
+    if who is Audience.SUPERVISORS:
+        return [Recipient.official(o) for o in
+                supervisors_for(unit_id, units, officials, exclude_official_id=exclude_official_id)]
+    officers = [Recipient.official(o) for o in unit_officers([unit_id], officials)]
+    unit = units.get(unit_id)
+    if not officers and unit is not None and unit.email:
+        return [Recipient(unit.email, unit.name, "", unit.id, None, "unit_mailbox")]
+    return officers

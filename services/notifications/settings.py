@@ -1,5 +1,7 @@
 """Settings of the notifications service, from PLANTRACK_* environment variables."""
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -47,13 +49,49 @@ class NotificationsSettings(BaseSettings):
     )
     smtp_username: str = Field(default="", validation_alias=AliasChoices("PLANTRACK_SMTP_USERNAME"))
     smtp_password: str = Field(default="", validation_alias=AliasChoices("PLANTRACK_SMTP_PASSWORD"))
-    smtp_starttls: bool = Field(default=False, validation_alias=AliasChoices("PLANTRACK_SMTP_STARTTLS"))
+    smtp_starttls: bool = Field(default=False, validation_alias=AliasChoices("PLANTRACK_SMTP_STARTTLS"),
+                                description="Upgrade the connection with STARTTLS (port 587).")
+    smtp_tls: bool = Field(default=False, validation_alias=AliasChoices("PLANTRACK_SMTP_TLS"),
+                           description="Implicit TLS from the first byte (port 465).")
+    smtp_ca_file: str = Field(default="", validation_alias=AliasChoices("PLANTRACK_SMTP_CA_FILE"),
+                              description="PEM file of the CA that signed the SMTP server's certificate; "
+                                          "empty: the system's CAs.")
+    smtp_validate_certs: bool = Field(default=True, validation_alias=AliasChoices("PLANTRACK_SMTP_VALIDATE_CERTS"))
     smtp_timeout: float = 15.0
     mail_from: str = Field(
         default="plantrack <no-reply@plantrack.example.org>",
         validation_alias=AliasChoices("PLANTRACK_MAIL_FROM", "PLANTRACK_NOTIFICATIONS_MAIL_FROM"),
     )
-    place: str = Field(default="Trà Vinh", description="Place on the date line of emails.")
+    place: str = Field(
+        default="Trà Vinh", validation_alias=AliasChoices("PLANTRACK_NOTIFICATIONS_PLACE", "PLANTRACK_PLACE"),
+        description="Place on the date line of emails.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8001",
+        validation_alias=AliasChoices("PLANTRACK_PUBLIC_URL", "PLANTRACK_NOTIFICATIONS_PUBLIC_URL"),
+        description="Base URL users open; emails link to {public_url}/plans/{id} and /assignments/{id}.",
+    )
+    unsubscribe_url: str = Field(
+        default="http://127.0.0.1:8002/unsubscribe",
+        description="Where this service's one-click unsubscribe endpoint is reached from outside.",
+    )
+    unsubscribe_secret: str = Field(
+        default="",
+        description="Key signing unsubscribe links; empty: a key generated once and kept in the database. "
+                    "Changing it revokes every link already sent.",
+    )
+    timezone: str = Field(default="Asia/Ho_Chi_Minh", description="Time zone of dates, digest hours and scans.")
+    scan_interval: float = Field(default=300.0, gt=0, description="Seconds between scans for time-based occasions.")
+    deadline_lead_days: list[int] = Field(default=[7, 1], description="Days before a deadline to remind the unit.")
+    overdue_grace_days: int = Field(default=3, ge=0, description="Days overdue before supervisors are told.")
+    overdue_repeat_days: int = Field(default=7, ge=1, description="Days between repeated overdue reminders.")
+    round_lead_days: int = Field(default=3, ge=0, description="Days before a review round's submit-by date "
+                                                               "to remind units that have not submitted.")
+    unit_plan_after_days: int = Field(default=30, ge=1, description="Days after publication before a unit "
+                                                                    "without its own plan is reminded.")
+    digest_hour: int = Field(default=7, ge=0, le=23, description="Default local hour of daily digests.")
+    supervisor_mode: Literal["digest", "immediate"] = Field(
+        default="digest", description="How supervisors who chose nothing are emailed (unit officers: immediately).")
     prefetch: int = 10
     delivery_limit: int = Field(
         default=10,
@@ -61,6 +99,8 @@ class NotificationsSettings(BaseSettings):
                     "messages handed back at a restart).",
     )
     send_poll_interval: float = 1.0
+    send_retry_cap: float = Field(default=300.0, gt=0, description="Longest wait, in seconds, between two "
+                                                                   "attempts to send an email while SMTP fails.")
     graceful_timeout: float = 30.0
     log_level: str = Field(
         default="INFO", validation_alias=AliasChoices("PLANTRACK_NOTIFICATIONS_LOG_LEVEL", "PLANTRACK_LOG_LEVEL")

@@ -26,10 +26,10 @@ from shared.events.assignments import (
     StatusUpdateReviewedV1,
     TaskPayload,
     UnitCreatedV1,
-    UnitUpdatedV1,
     UnitPayload,
     UnitPlanPayload,
     UnitPlanRegisteredV1,
+    UnitUpdatedV1,
     UpdateReviewedPayload,
 )
 from shared.events.base import Event, utcnow

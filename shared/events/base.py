@@ -38,8 +38,8 @@ class Event(BaseModel):
     directory_version: int | None = Field(
         default=None, ge=1,
         description="Where the producer's directory (units and officials) stood: a directory event "
-                    "(unit.created, official.created, official.updated) carries its own number, gap-free "
-                    "from 1; any other event the number of directory changes committed before it. A consumer "
+                    "(unit.created, unit.updated, official.created, official.updated) carries its own number, "
+                    "gap-free from 1; any other event the number of directory changes committed before it. A consumer "
                     "that needs the directory as of an event waits until it holds every directory event up "
                     "to this number. None: published before directory versions existed.",
     )

@@ -19,8 +19,8 @@ from shared.events.assignments import (
     ReviewSubmissionSubmittedV1,
     StatusUpdateReviewedV1,
     UnitCreatedV1,
-    UnitUpdatedV1,
     UnitPlanRegisteredV1,
+    UnitUpdatedV1,
 )
 from shared.events.base import Event
 

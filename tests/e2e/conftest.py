@@ -36,6 +36,7 @@ def stack(make_vhost: Callable[[], str], make_database: Callable[[str], str], tm
             "PLANTRACK_SMTP_HOST": "127.0.0.1",
             "PLANTRACK_SMTP_PORT": str(port),
             "PLANTRACK_DATA_DIR": str(tmp_path / "data"),
+            "PLANTRACK_NOTIFICATIONS_SUPERVISOR_MODE": "immediate",  # these tests read the supervisor's email
         }
         procs = [ServiceProcess(n, env, tmp_path) for n in ("notifications", "reporting", "assignments")]
         try:

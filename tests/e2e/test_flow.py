@@ -3,6 +3,7 @@
 import csv
 import io
 import time
+from email.message import EmailMessage
 
 import httpx
 import pytest
@@ -27,15 +28,26 @@ def _wait_for_export(stack: Stack, plan_id: int, expect: str, timeout: float = 2
     raise AssertionError(f"export never showed {expect!r}: {rows}")
 
 
+def _to(stack: Stack, address: str, timeout: float = 20) -> list[EmailMessage]:
+    """The messages to `address`, once there is one (the unit officer is told of the tasks given, too)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mine = [m for m in stack.smtp.mailbox.snapshot() if m["To"].addresses[0].addr_spec == address]
+        if mine:
+            return mine
+        time.sleep(0.1)
+    raise AssertionError(f"no email to {address} within {timeout}s")
+
+
 def test_status_update_reaches_email_and_export(stack: Stack) -> None:
     flow = set_up_flow(stack.assignments.url, ADMIN_TOKEN)
     post_update(stack.assignments.url, flow, request_id="req-e2e-1", progress=40)
 
-    [mail] = stack.smtp.mailbox.wait_for(1)
+    [mail] = _to(stack, flow.supervisor_email)
     assert mail["To"].addresses[0].addr_spec == flow.supervisor_email
     assert mail["X-Correlation-ID"] == "req-e2e-1"
     assert "Chi bộ Sở Tài chính" in mail["Subject"] and "Đang thực hiện (40%)" in mail["Subject"]
-    body = mail.get_content()
+    body = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Kính gửi đồng chí Nguyễn Thị Lan" in body
     assert "Trà Vinh, ngày" in body and "Khó khăn, vướng mắc" in body
 
@@ -50,7 +62,9 @@ def test_status_update_reaches_email_and_export(stack: Stack) -> None:
     officer = {"Authorization": f"Bearer {flow.officer_token}"}
     mine = httpx.get(f"{stack.reporting.url}/plans/{flow.plan_id}/export.csv", headers=officer, timeout=5)
     assert mine.status_code == 200 and "Chi bộ Sở Tài chính" in mine.content.decode("utf-8-sig")
-    assert httpx.get(f"{stack.notifications.url}/emails", headers=officer, timeout=5).json() == []  # to supervisors
+    _to(stack, "binh.stc@example.vn")
+    emails = httpx.get(f"{stack.notifications.url}/emails", headers=officer, timeout=5).json()
+    assert [m["recipient"] for m in emails] == ["binh.stc@example.vn"]  # tasks given; the report: supervisors
     assert httpx.get(f"{stack.reporting.url}/plans/{flow.plan_id}/export.csv", timeout=5).status_code == 401
     assert httpx.get(f"{stack.notifications.url}/emails", timeout=5).status_code == 401
 
@@ -70,7 +84,7 @@ def test_email_survives_notifications_crash_exactly_once(stack: Stack) -> None:
     assert stack.smtp.mailbox.snapshot() == []  # ...but nobody could send the email
 
     stack.notifications.start()
-    [mail] = stack.smtp.mailbox.wait_for(1)
+    [mail] = _to(stack, flow.supervisor_email)
     assert mail["X-Correlation-ID"] == "req-e2e-crash"
     time.sleep(3.0)  # a duplicate would have arrived by now
-    assert len(stack.smtp.mailbox.snapshot()) == 1
+    assert len(_to(stack, flow.supervisor_email)) == 1

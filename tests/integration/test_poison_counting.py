@@ -103,7 +103,7 @@ async def test_an_event_waits_for_its_dependency_instead_of_being_dead_lettered(
         rabbit: Rabbit, amqp_url: str, amqp: Amqp, tmp_path: Path) -> None:
     await setup_broker(amqp_url, consumer_queues(), delivery_limit=1000, rabbitmqctl=" ".join(rabbit.ctl))
     settings = NotificationsSettings(amqp_url=amqp_url, data_dir=str(tmp_path), delivery_limit=2,
-                                     smtp_host="127.0.0.1", smtp_port=9)
+                                     smtp_host="127.0.0.1", smtp_port=9, supervisor_mode="immediate")
     queue = f"notifications.{AssignmentStatusChangedV1.TYPE}"
     engine = make_engine(settings.db_url())
     async with lifespan(notifications_app(settings)):

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from services.notifications import app as notifications_app
 from services.notifications import consumers as notifications_consumers
 from services.notifications.handlers import DirectoryNotReady
+from services.notifications.mailroom import Mailroom
 from services.notifications.models import DirectoryOfficial, DirectoryUnit, OutgoingEmail
 from services.notifications.settings import NotificationsSettings
 from services.reporting import app as reporting_app
@@ -28,6 +29,8 @@ from shared.events import (
     AssignmentCreatedV1,
     AssignmentStatusChangedPayload,
     AssignmentStatusChangedV1,
+    InspectionPayload,
+    InspectionRecordedV1,
     OfficialCreatedV1,
     OfficialPayload,
     PlanCreatedV1,
@@ -64,8 +67,8 @@ def notifications(tmp_path: Path) -> Iterator[Service]:
     migrate(url, notifications_app.MIGRATIONS)
     engine = make_engine(url)
     service = Service(make_broker(AMQP), engine)
-    notifications_consumers.register(service.broker, engine, NotificationsSettings(place="Trà Vinh"),
-                                     lambda: service.wakes.append(1))
+    room = Mailroom(engine, NotificationsSettings(place="Trà Vinh", supervisor_mode="immediate"))
+    notifications_consumers.register(service.broker, room, lambda: service.wakes.append(1), lambda: None)
     yield service
     engine.dispose()
 
@@ -184,10 +187,12 @@ async def test_directory_events_are_idempotent(notifications: Service) -> None:
 
 
 async def test_only_subscribed_types_are_routed(notifications: Service) -> None:
-    # notifications does not subscribe to plan.created; a topic exchange routes by exact type
+    # notifications does not subscribe to inspection.recorded; a topic exchange routes by exact type
     async with TestRabbitBroker(notifications.broker) as br:
         with pytest.raises(SubscriberNotFound):
-            await publish(br, PlanCreatedV1(payload=PlanPayload(id=1, number="1-KH", title="x")))
+            await publish(br, InspectionRecordedV1(payload=InspectionPayload(
+                id=1, plan_id=1, unit_id=3, unit_name="x", inspecting_unit_id=2, inspecting_unit_name="y",
+                kind="inspection", inspected_on=date(2022, 1, 1))))
 
 
 # -- reporting -------------------------------------------------------------------------------
@@ -271,8 +276,8 @@ async def test_api_outbox_rows_drive_both_services(world: World, tmp_path: Path)
     migrate(r_url, reporting_app.MIGRATIONS)
     notifications = Service(make_broker(AMQP), make_engine(n_url))
     reporting = Service(make_broker(AMQP), make_engine(r_url))
-    notifications_consumers.register(notifications.broker, notifications.engine,
-                                     NotificationsSettings(place="Trà Vinh"), lambda: None)
+    notifications_consumers.register(notifications.broker, Mailroom(notifications.engine, NotificationsSettings(
+        place="Trà Vinh", supervisor_mode="immediate")), lambda: None, lambda: None)
     reporting_consumers.register(reporting.broker, reporting.engine, ReportingSettings())
     try:
         async with TestRabbitBroker(notifications.broker, reporting.broker) as (br, _):

@@ -7,17 +7,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.notifications.templates import review_round_email, status_changed_email, update_returned_email
+from services.notifications.rendering import render
 from services.reporting.exports import CSV_HEADER, export_csv, review_csv
 from services.reporting.models import ReportAssignment, ReportPlan
 from services.reporting.progress import RoundUnit
-from shared.events import (
-    AssignmentStatusChangedPayload,
-    AssignmentStatusChangedV1,
-    ReviewRoundOpenedV1,
-    StatusUpdateReviewedV1,
-)
-from shared.events.assignments import ReviewRoundPayload, UpdateReviewedPayload
 
 TODAY = date(2022, 3, 28)
 PLAN = ReportPlan(id=1, number="41-KH/ĐUK", title="Kế hoạch", place="Trà Vinh")
@@ -84,47 +77,43 @@ def test_review_export_cells_are_neutralised(value: str) -> None:
 # -- emails ------------------------------------------------------------------------------------
 
 
-def status_event(**changes: object) -> AssignmentStatusChangedV1:
-    payload: dict[str, object] = dict(
-        assignment_id=7, update_id=3, plan_id=1, plan_number="41-KH/ĐUK", task_id=4, task_code="II.1",
-        task_title="Quán triệt", unit_id=6, unit_code="CB-STC", unit_name="Chi bộ Sở Tài chính",
-        old_status="not_started", new_status="in_progress", progress=40, summary="Đã làm", difficulties="",
-        due_on=date(2022, 3, 31), reported_by_id=9, reported_by_name="Nguyễn Văn An",
-        reported_at=datetime(2021, 12, 15, 3, 5, tzinfo=UTC), version=2,
-    )
-    return AssignmentStatusChangedV1(correlation_id="req-42",
-                                     payload=AssignmentStatusChangedPayload(**(payload | changes)))  # type: ignore[arg-type]
+COMMON = {"recipient_title": "", "place": "Trà Vinh", "today": date(2022, 1, 5), "link": "", "unsubscribe_url": "",
+          "category": "status_update", "category_label": "Báo cáo", "reference": "req-42"}
+STATUS = {"plan_number": "41-KH/ĐUK", "task_code": "II.1", "task_title": "Quán triệt",
+          "unit_name": "Chi bộ Sở Tài chính",
+          "old_status": "not_started", "new_status": "in_progress", "progress": 40, "summary": "Đã làm",
+          "difficulties": "", "due_on": date(2022, 3, 31), "reported_by_name": "Nguyễn Văn An", "reported_by_title": "",
+          "reported_at": datetime(2021, 12, 15, 3, 5, tzinfo=UTC), "evidence_links": [], "period": ""}
 
 
 def test_status_email_carries_no_bidi_or_zero_width_characters() -> None:
-    mail = status_changed_email(status_event(unit_name=f"Chi bộ{INVISIBLE} Sở Tài chính", summary=f"Đã{INVISIBLE} làm",
-                                             task_title=f"\u202egnaoQ{INVISIBLE}"),
-                                f"Lan{INVISIBLE}", f"Trà{INVISIBLE} Vinh")
+    mail = render("status_reported", COMMON | STATUS | {
+        "unit_name": f"Chi bộ{INVISIBLE} Sở Tài chính", "summary": f"Đã{INVISIBLE} làm",
+        "task_title": f"\u202egnaoQ{INVISIBLE}", "recipient_name": f"Lan{INVISIBLE}", "place": f"Trà{INVISIBLE} Vinh"})
     for char in INVISIBLE:
-        assert char not in mail.subject and char not in mail.body
+        assert char not in mail.subject and char not in mail.text and char not in mail.html
     assert mail.subject.startswith("[41-KH/ĐUK] Chi bộ Sở Tài chính cập nhật")
-    assert "Đã làm" in mail.body.splitlines() and "Kính gửi đồng chí Lan," in mail.body
+    assert "Đã làm" in mail.text.splitlines() and "Kính gửi đồng chí Lan," in mail.text
 
 
 def test_returned_and_review_round_emails_carry_no_invisible_characters() -> None:
-    returned = StatusUpdateReviewedV1(correlation_id="r", payload=UpdateReviewedPayload(
-        update_id=3, assignment_id=7, plan_id=1, plan_number="41-KH/ĐUK", task_code="II.1",
-        task_title=f"Quán{INVISIBLE} triệt", unit_id=6, unit_name=f"Chi bộ{INVISIBLE} A", decision="returned",
-        reason=f"Thiếu{INVISIBLE} số liệu", reviewer_id=2, reviewer_name=f"Hà{INVISIBLE}",
-        assignment_status="in_progress", assignment_progress=40, version=3,
-        reviewed_at=datetime(2022, 1, 5, tzinfo=UTC)))
-    opened = ReviewRoundOpenedV1(correlation_id="r", payload=ReviewRoundPayload(
-        id=1, plan_id=1, plan_number="41-KH/ĐUK", kind="preliminary", title=f"Sơ kết{INVISIBLE}",
-        period_end=date(2023, 6, 30), submit_by=date(2023, 7, 15), unit_ids=[6]))
-    for mail in (update_returned_email(returned, "Lan", "Trà Vinh"),
-                 review_round_email(opened, "Lan", f"Chi bộ{INVISIBLE} A", "Trà Vinh")):
+    returned = render("update_returned", COMMON | {
+        "recipient_name": "Lan", "plan_number": "41-KH/ĐUK", "task_code": "II.1",
+        "task_title": f"Quán{INVISIBLE} triệt",
+        "unit_name": f"Chi bộ{INVISIBLE} A", "reviewer_name": f"Hà{INVISIBLE}",
+        "reviewed_at": datetime(2022, 1, 5, tzinfo=UTC), "reason": f"Thiếu{INVISIBLE} số liệu"})
+    opened = render("review_round_opened", COMMON | {
+        "recipient_name": "Lan", "plan_number": "41-KH/ĐUK", "round_kind": "preliminary",
+        "round_title": f"Sơ kết{INVISIBLE}", "period_end": date(2023, 6, 30), "submit_by": date(2023, 7, 15),
+        "unit_name": f"Chi bộ{INVISIBLE} A"})
+    for mail in (returned, opened):
         for char in INVISIBLE:
-            assert char not in mail.subject and char not in mail.body
+            assert char not in mail.subject and char not in mail.text and char not in mail.html
 
 
 def test_an_email_subject_stays_one_line_whatever_the_event_holds() -> None:
-    mail = status_changed_email(status_event(unit_name="Chi bộ A\r\nBcc: evil@example.com", task_code="II.1\x00"),
-                                "Lan", "Trà Vinh")
+    mail = render("status_reported", COMMON | STATUS | {
+        "recipient_name": "Lan", "unit_name": "Chi bộ A\r\nBcc: evil@example.com", "task_code": "II.1\x00"})
     assert "\r" not in mail.subject and "\n" not in mail.subject and "\x00" not in mail.subject
     assert mail.subject.startswith("[41-KH/ĐUK] Chi bộ A Bcc: evil@example.com cập nhật")
-    assert "\x00" not in mail.body
+    assert "\x00" not in mail.text and "\x00" not in mail.html

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from services.notifications import app as notifications_app
 from services.notifications import consumers
+from services.notifications.mailroom import Mailroom
 from services.notifications.models import DirectoryOfficial, OutgoingEmail
 from services.notifications.recipients import unit_officers
 from services.notifications.settings import NotificationsSettings
@@ -48,7 +49,10 @@ class Notifications:
             return list(s.exec(select(model)).all())
 
     def emails(self) -> list[OutgoingEmail]:
-        return sorted(self.all(OutgoingEmail), key=lambda e: e.recipient)
+        return sorted((e for e in self.all(OutgoingEmail) if e.recipient), key=lambda e: e.recipient)
+
+    def warnings(self) -> list[OutgoingEmail]:
+        return [e for e in self.all(OutgoingEmail) if not e.recipient]
 
     def official(self, id: int) -> DirectoryOfficial | None:
         with Session(self.engine) as s:
@@ -61,8 +65,8 @@ def notifications(tmp_path: Path) -> Iterator[Notifications]:
     migrate(url, notifications_app.MIGRATIONS)
     engine = make_engine(url)
     service = Notifications(make_broker(AMQP), engine)
-    consumers.register(service.broker, engine, NotificationsSettings(place="Trà Vinh"),
-                       lambda: service.wakes.append(1))
+    room = Mailroom(engine, NotificationsSettings(place="Trà Vinh", supervisor_mode="immediate"))
+    consumers.register(service.broker, room, lambda: service.wakes.append(1), lambda: None)
     yield service
     engine.dispose()
 
@@ -168,7 +172,7 @@ async def test_returned_update_emails_the_units_officers(notifications: Notifica
     assert [(e.recipient, e.recipient_name) for e in emails] == [
         ("o11@example.vn", "Lê Văn Cường"), ("o12@example.vn", "Phạm Thị Dung")]
     for e in emails:
-        assert e.subject == "[41-KH/ĐUK] Báo cáo nhiệm vụ III.1 bị trả lại"
+        assert e.subject == "[41-KH/ĐUK] Báo cáo nhiệm vụ III.1 của Chi bộ Sở Tài chính bị trả lại"
         assert e.body.startswith("Trà Vinh, ngày 04 tháng 3 năm 2024\n")
         assert f"Kính gửi đồng chí {e.recipient_name}," in e.body
         assert "Chưa có số liệu minh chứng kết quả quán triệt." in e.body

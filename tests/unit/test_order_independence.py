@@ -24,7 +24,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, select
 
 from services.notifications import handlers
+from services.notifications.mailroom import Mailroom
 from services.notifications.models import DirectoryOfficial, NotificationsModel, OutgoingEmail
+from services.notifications.settings import NotificationsSettings
 from services.reporting import projections
 from services.reporting.models import ReportingModel
 from shared.db import make_engine
@@ -154,14 +156,15 @@ def history(plan: list[tuple]) -> list[Event]:
     return p.events
 
 
-HANDLERS: dict[str, Callable[[Engine, Any], object]] = {
+HANDLERS: dict[str, Callable[[Mailroom, Any], object]] = {
     UnitCreatedV1.TYPE: handlers.record_unit,
     OfficialCreatedV1.TYPE: handlers.record_official,
-    OfficialUpdatedV1.TYPE: handlers.update_official,
-    AssignmentStatusChangedV1.TYPE: lambda e, ev: handlers.queue_status_emails(e, ev, place=PLACE),
-    StatusUpdateReviewedV1.TYPE: lambda e, ev: handlers.queue_returned_emails(e, ev, place=PLACE),
-    ReviewRoundOpenedV1.TYPE: lambda e, ev: handlers.queue_round_emails(e, ev, place=PLACE),
+    OfficialUpdatedV1.TYPE: handlers.record_official,
+    AssignmentStatusChangedV1.TYPE: handlers.queue_status_emails,
+    StatusUpdateReviewedV1.TYPE: handlers.queue_returned_emails,
+    ReviewRoundOpenedV1.TYPE: handlers.queue_round_emails,
 }
+SETTINGS = NotificationsSettings(place=PLACE, supervisor_mode="immediate", unsubscribe_secret="order")
 
 
 def fresh_engine() -> Engine:
@@ -174,12 +177,13 @@ def fresh_engine() -> Engine:
 def deliver(events: list[Event]) -> Iterator[Engine]:
     """Deliver `events` in this order; one that is not ready goes back to the end of the queue."""
     engine = fresh_engine()
+    room = Mailroom(engine, SETTINGS)
     queue = list(events)
     waits = 0
     while queue:
         event = queue.pop(0)
         try:
-            HANDLERS[event.event_type](engine, event)
+            HANDLERS[event.event_type](room, event)
         except handlers.DirectoryNotReady:
             waits += 1
             assert waits < 50 * len(events) + 100, "an event waits forever"

@@ -1,16 +1,30 @@
 """Who is emailed about a status change, and what the email says."""
 
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from email import message_from_string, policy
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from sqlmodel import Session, select
 
+from services.notifications import app as notifications_app
+from services.notifications import handlers
 from services.notifications.mailer import build_message
+from services.notifications.mailroom import Mailroom
 from services.notifications.models import DirectoryOfficial, DirectoryUnit, OutgoingEmail
 from services.notifications.recipients import root_of, supervisors_for
-from services.notifications.templates import status_changed_email
-from shared.events import AssignmentStatusChangedPayload, AssignmentStatusChangedV1
+from services.notifications.settings import NotificationsSettings
+from shared.db import make_engine, migrate
+from shared.events import (
+    AssignmentStatusChangedPayload,
+    AssignmentStatusChangedV1,
+    OfficialCreatedV1,
+    OfficialPayload,
+    UnitCreatedV1,
+    UnitPayload,
+)
 
 # Tree 1: Đảng ủy Khối (1) -> Ban Tuyên giáo (2), Ban Tổ chức (3), Đảng ủy Sở Y tế (4) -> Chi bộ Khoa Nội (5)
 #                           -> Chi bộ Sở Tài chính (6), Đoàn Thanh niên (7)
@@ -109,79 +123,104 @@ def event(**changes: object) -> AssignmentStatusChangedV1:
                                      payload=AssignmentStatusChangedPayload(**payload))  # type: ignore[arg-type]
 
 
-def test_email_subject_is_vietnamese() -> None:
-    mail = status_changed_email(event(), "Nguyễn Thị Lan", "Trà Vinh")
+Written = Callable[..., OutgoingEmail]
+
+
+@pytest.fixture
+def written(tmp_path: Path) -> Iterator[Written]:
+    """The email the service writes for an event, to supervisor "Nguyễn Thị Lan" of board 2."""
+    url = f"sqlite:///{tmp_path}/n.db"
+    migrate(url, notifications_app.MIGRATIONS)
+    engine = make_engine(url)
+    room = Mailroom(engine, NotificationsSettings(place="Trà Vinh", supervisor_mode="immediate",
+                                                  unsubscribe_secret="k"))
+    for u in (UNITS[1], UNITS[2], UNITS[6]):
+        handlers.record_unit(room, UnitCreatedV1(payload=UnitPayload(**u.model_dump(exclude={"email", "as_of"}))))
+    handlers.record_official(room, OfficialCreatedV1(payload=OfficialPayload(
+        id=102, name="Nguyễn Thị Lan", email="lan@example.vn", unit_id=2, role="supervisor")))
+
+    def write(e: AssignmentStatusChangedV1, place: str = "Trà Vinh") -> OutgoingEmail:
+        room.settings.place = place
+        room._paper = None
+        handlers.queue_status_emails(room, e)
+        with Session(engine) as session:
+            return session.exec(select(OutgoingEmail).where(OutgoingEmail.event_id == e.event_id)).one()
+
+    yield write
+    engine.dispose()
+
+
+def test_email_subject_is_vietnamese(written: Written) -> None:
+    mail = written(event())
     assert mail.subject == "[41-KH/ĐUK] Chi bộ Sở Tài chính cập nhật nhiệm vụ II.1: Đang thực hiện (40%)"
 
 
-def test_email_body_has_labels_date_line_and_details() -> None:
-    body = status_changed_email(event(), "Nguyễn Thị Lan", "Trà Vinh").body
+def test_email_body_has_labels_date_line_and_details(written: Written) -> None:
+    body = written(event()).body
     lines = body.splitlines()
     assert lines[0] == "Trà Vinh, ngày 15 tháng 12 năm 2021"
     assert "Kính gửi đồng chí Nguyễn Thị Lan," in lines
-    assert "  Nhiệm vụ:   II.1. Quán triệt, cụ thể hóa Chương trình 22-CTr/TU" in lines
-    assert "  Trạng thái: Chưa triển khai → Đang thực hiện" in lines
-    assert "  Tiến độ:    40%" in lines
-    assert "  Thời hạn:   31/03/2022" in lines
+    assert "  Nhiệm vụ:    II.1. Quán triệt, cụ thể hóa Chương trình 22-CTr/TU" in lines
+    assert "  Trạng thái:  Chưa triển khai → Đang thực hiện" in lines
+    assert "  Tiến độ:     40%" in lines
+    assert "  Thời hạn:    31/03/2022" in lines
     assert "Kết quả thực hiện:" in lines and "Đã tổ chức hội nghị quán triệt cho 100% đảng viên." in lines
     i = lines.index("Khó khăn, vướng mắc:")
     assert lines[i + 1] == "Chưa bố trí được kinh phí."
     # 03:05 UTC is 10:05 in Vietnam
-    assert "Người báo cáo (Nguyễn Văn An), lúc 10 giờ 05, ngày 15/12/2021." in lines
+    assert "Người báo cáo: đồng chí Nguyễn Văn An, lúc 10 giờ 05, ngày 15/12/2021." in lines
+    assert "Xem chi tiết: http://127.0.0.1:8001/assignments/7" in lines
     assert "Mã tham chiếu: req-42" in lines
     assert "Trân trọng," in lines
 
 
-def test_email_date_is_the_vietnamese_calendar_day() -> None:
+def test_email_date_is_the_vietnamese_calendar_day(written: Written) -> None:
     # 18:30 UTC on the 14th is 01:30 on the 15th in Vietnam
-    body = status_changed_email(event(reported_at=datetime(2021, 12, 14, 18, 30, tzinfo=UTC)), "Lan", "Trà Vinh").body
+    body = written(event(reported_at=datetime(2021, 12, 14, 18, 30, tzinfo=UTC))).body
     assert body.startswith("Trà Vinh, ngày 15 tháng 12 năm 2021\n")
     assert "lúc 01 giờ 30, ngày 15/12/2021" in body
-    body = status_changed_email(event(reported_at=datetime(2022, 1, 4, 20, 0, tzinfo=UTC)), "Lan", "Trà Vinh").body
+    body = written(event(reported_at=datetime(2022, 1, 4, 20, 0, tzinfo=UTC))).body
     assert body.startswith("Trà Vinh, ngày 05 tháng 01 năm 2022\n")
 
 
 @pytest.mark.parametrize("empty", ["difficulties", "summary"])
-def test_empty_sections_are_left_out(empty: str) -> None:
-    body = status_changed_email(event(**{empty: ""}), "Lan", "Trà Vinh").body
+def test_empty_sections_are_left_out(empty: str, written: Written) -> None:
+    body = written(event(**{empty: ""})).body
     heading = {"difficulties": "Khó khăn, vướng mắc:", "summary": "Kết quả thực hiện:"}[empty]
     other = {"difficulties": "Kết quả thực hiện:", "summary": "Khó khăn, vướng mắc:"}[empty]
     assert heading not in body
     assert other in body
 
 
-def test_no_deadline_and_no_reporter_name() -> None:
-    mail = status_changed_email(event(due_on=None, reported_by_name="", new_status="completed", progress=100,
-                                      old_status="in_progress"), "Lan", "Trà Vinh")
+def test_no_deadline_and_no_reporter_name(written: Written) -> None:
+    mail = written(event(due_on=None, reported_by_name="", new_status="completed", progress=100,
+                         old_status="in_progress"))
     assert "Thời hạn" not in mail.body
-    assert "Người báo cáo, lúc" in mail.body
+    assert "đồng chí ," not in mail.body and "lúc 10 giờ 05, ngày 15/12/2021" in mail.body
     assert mail.subject.endswith("Đã hoàn thành (100%)")
     assert "Đang thực hiện → Đã hoàn thành" in mail.body
 
 
-def test_reference_falls_back_to_event_id() -> None:
+def test_reference_falls_back_to_event_id(written: Written) -> None:
     e = AssignmentStatusChangedV1(payload=event().payload)
-    assert f"Mã tham chiếu: {e.event_id}" in status_changed_email(e, "Lan", "Trà Vinh").body
+    assert f"Mã tham chiếu: {e.event_id}" in written(e).body
 
 
-def test_mime_message_of_a_rendered_email() -> None:
+def test_mime_message_of_a_rendered_email(written: Written) -> None:
     e = event()
-    mail = status_changed_email(e, "Nguyễn Thị Lan", "Trà Vinh")
-    row = OutgoingEmail(event_id=e.event_id, event_type=e.event_type, recipient="lan@example.vn",
-                        recipient_name="Nguyễn Thị Lan", subject=mail.subject, body=mail.body,
-                        message_id=f"<{e.event_id}.10@plantrack>", correlation_id=e.correlation_id)
+    row = mail = written(e)
     parsed = message_from_string(build_message(row, "plantrack <no-reply@example.org>").as_string(),
                                  policy=policy.default)
     assert parsed["Subject"] == mail.subject
     assert parsed["To"] == "Nguyễn Thị Lan <lan@example.vn>"
-    assert parsed["Message-ID"] == f"<{e.event_id}.10@plantrack>"
+    assert parsed["Message-ID"] == f"<{e.event_id}.102@plantrack>"
     assert parsed["X-Correlation-ID"] == "req-42" and parsed["X-Plantrack-Event-ID"] == str(e.event_id)
-    assert parsed.get_content().rstrip("\n") == mail.body
+    assert parsed.get_body(("plain",)).get_content().rstrip("\n") == mail.body.rstrip("\n")  # type: ignore[union-attr]
 
 
-def test_line_breaks_in_names_do_not_break_the_headers() -> None:
+def test_line_breaks_in_names_do_not_break_the_headers(written: Written) -> None:
     # names come from admins and imported documents; a line break must not make the send fail forever
-    mail = status_changed_email(event(unit_name="Chi bộ\nSở Tài chính", plan_number="41-KH/\r\nĐUK"), "Lan", "")
+    mail = written(event(unit_name="Chi bộ\nSở Tài chính", plan_number="41-KH/\r\nĐUK"), place="")
     row = OutgoingEmail(event_id=uuid4(), event_type="assignment.status_changed.v1", recipient="lan@example.vn",
                         recipient_name="Nguyễn\nThị Lan", subject=mail.subject, body=mail.body, message_id="<x@y>")
     parsed = message_from_string(build_message(row, "plantrack <no-reply@example.org>").as_string(),

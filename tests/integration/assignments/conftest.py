@@ -44,6 +44,8 @@ from sqlmodel import Session, select
 from services.assignments.app import create_app
 from services.assignments.settings import AssignmentsSettings
 from services.notifications.app import create_app as notifications_app
+from services.notifications.mailroom import Mailroom
+from services.notifications.scanner import scan
 from services.notifications.settings import NotificationsSettings
 from services.reporting.app import create_app as reporting_app
 from services.reporting.models import ReportUnit
@@ -294,9 +296,11 @@ def shared_world(postgres: Postgres, world_template: Template) -> Iterator[World
 
 
 DIRECTORY_EVENTS = ("unit.", "official.", "api_token.")
-NOTIFIED = {"unit.created.v1", "official.created.v1", "official.updated.v1", "api_token.issued.v1",
-            "api_token.revoked.v1", "assignment.status_changed.v1", "status_update.reviewed.v1",
-            "review_round.opened.v1"}  # what notifications subscribes to
+
+
+def subscribed(app: Any) -> set[str]:
+    """The event types a consumer service's app has queues for (read from its FastStream broker)."""
+    return {subscriber.queue.routing_key for broker in app._brokers for subscriber in broker.subscribers}
 
 
 @dataclass
@@ -320,8 +324,11 @@ def served(shared_world: World, postgres: Postgres, rabbit: Rabbit) -> Iterator[
     assignments_engine.dispose()
     engines = {service: make_engine(url) for service, url in urls.items()}
     reporting = TestClient(reporting_app(ReportingSettings(database_url=urls["reporting"], amqp_url=amqp_url)))
-    notifications = TestClient(notifications_app(NotificationsSettings(
-        database_url=urls["notifications"], amqp_url=amqp_url, smtp_port=9)))  # nothing listens: emails wait
+    notifications_settings = NotificationsSettings(
+        database_url=urls["notifications"], amqp_url=amqp_url, smtp_port=9,  # nothing listens: emails wait
+        supervisor_mode="immediate")  # supervisors' emails are rows of their own, not digest items
+    notifications = TestClient(notifications_app(notifications_settings))
+    notified = subscribed(notifications.app)
     try:
         with reporting, notifications:  # lifespans: migrations, broker, subscribers declared
             # the directory first, as in real life: each event type has its own queue, and an update
@@ -332,7 +339,9 @@ def served(shared_world: World, postgres: Postgres, rabbit: Rabbit) -> Iterator[
                 asyncio.run(_publish(amqp_url, batch))
                 _wait_for_inbox(engines["reporting"], "reporting", done + len(batch))
                 _wait_for_inbox(engines["notifications"], "notifications",
-                                sum(1 for e in [*directory, *rest][:done + len(batch)] if e.event_type in NOTIFIED))
+                                sum(1 for e in [*directory, *rest][:done + len(batch)] if e.event_type in notified))
+            # the scan the service runs a second after a plan event, done now: the tasks given are announced
+            scan(Mailroom(engines["notifications"], notifications_settings))
             with Session(engines["reporting"]) as s:
                 unit_names = {u.name: u.id for u in s.exec(select(ReportUnit)).all()}
             yield Served(shared_world, reporting, notifications, unit_names)

@@ -26,6 +26,8 @@ pytestmark = pytest.mark.integration
 REFUSED = {"anonymous": 401, "inactive": 401, "revoked": 401}
 SIGNED_IN = {role: 200 for role in ROLES} | REFUSED
 EVERYONE = {role: 200 for role in ROLES}
+OVERSEERS = SIGNED_IN | {"officer_a": 403, "officer_b": 403, "observer": 403}
+DELIVERY_UNITS = ("BTG", "A", "B", "X")  # emails to BTG's supervisors and A's and B's officers; X: reachable by nobody
 
 
 def csv_units(column: int) -> Callable[[Served, Any], set[int | None]]:
@@ -57,6 +59,7 @@ class Access:
     url: str = ""  # formatted with the world's ids; default: `route`
     units: Callable[[Served, Any], set[int | None]] | None = None
     world_units: tuple[str, ...] = ()  # units whose data the world holds for this read
+    json: dict[str, Any] | None = None  # the request body
 
 
 DOCS = [("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")]
@@ -73,6 +76,16 @@ ACCESS: list[Access] = [
     Access("reporting", "GET", "/plans/{plan_id}/reviews/{round_id}/export.csv", SIGNED_IN,
            url="/plans/{plan}/reviews/{round}/export.csv", units=csv_units(1), world_units=("A", "B")),
     Access("notifications", "GET", "/emails", SIGNED_IN, units=email_units, world_units=("BTG", "A", "B")),
+    # the deliveries log: administrators and supervisors, each in scope; a unit officer or observer: 403
+    Access("notifications", "GET", "/deliveries", OVERSEERS, units=email_units, world_units=DELIVERY_UNITS),
+    Access("notifications", "POST", "/deliveries/{delivery_id}/retry", OVERSEERS | {
+        "admin": 404, "sup_in": 404, "sup_out": 404}, url="/deliveries/999999/retry"),
+    Access("notifications", "GET", "/me/preferences", SIGNED_IN),
+    Access("notifications", "PUT", "/me/preferences", SIGNED_IN,
+           json={"mode": "immediate", "digest_hour": 7, "muted": []}),
+    # one-click unsubscribe needs no login: the signed link is the credential, a forged one is refused
+    Access("notifications", "GET", "/unsubscribe", {role: 400 for role in ROLES}, url="/unsubscribe?t=forged"),
+    Access("notifications", "POST", "/unsubscribe", {role: 400 for role in ROLES}, url="/unsubscribe?t=forged"),
 ]
 
 # an unknown record: 404 to anyone signed in, and nothing at all (401) to anyone else
@@ -87,11 +100,11 @@ def _client(s: Served, service: str) -> TestClient:
     return s.reporting if service == "reporting" else s.notifications
 
 
-def _call(s: Served, service: str, method: str, url: str, role: str) -> Any:
+def _call(s: Served, service: str, method: str, url: str, role: str, json: dict[str, Any] | None = None) -> Any:
     token = s.world.token[role]
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return _client(s, service).request(method, url.format(plan=s.world.plan["id"], round=s.world.round["id"]),
-                                       headers=headers)
+                                       headers=headers, json=json)
 
 
 @pytest.mark.parametrize("service", ["reporting", "notifications"])
@@ -104,7 +117,7 @@ def test_every_route_has_an_access_row(served: Served, service: str) -> None:
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("access", ACCESS, ids=lambda a: f"{a.service}:{a.method} {a.route}")
 def test_route_answers_the_role(served: Served, access: Access, role: str) -> None:
-    response = _call(served, access.service, access.method, access.url or access.route, role)
+    response = _call(served, access.service, access.method, access.url or access.route, role, access.json)
     assert response.status_code == access.expected[role], response.text
     if response.status_code == 401:
         assert response.headers["content-type"].startswith(PROBLEM_JSON)
@@ -129,5 +142,7 @@ def test_the_world_has_emails_and_reports_to_scope(served: Served) -> None:
     """The matrix above would pass vacuously on empty reads: the admin sees every unit's rows."""
     response = _call(served, "notifications", "GET", "/emails", "admin")
     assert email_units(served, response) == served.world.ids("BTG", "A", "B")
+    response = _call(served, "notifications", "GET", "/deliveries", "admin")
+    assert email_units(served, response) == served.world.ids(*DELIVERY_UNITS)
     response = _call(served, "reporting", "GET", "/plans/{plan}/export.csv", "admin")
     assert csv_units(3)(served, response) == served.world.ids("A", "B")
