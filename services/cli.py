@@ -220,6 +220,28 @@ def cmd_rotate_unsubscribe_key(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reporting_rebuild(args: argparse.Namespace) -> int:
+    """Rebuild the reporting read model from its event archive (the service may keep running)."""
+    from services.reporting.app import MIGRATIONS
+    from services.reporting.rebuild import RebuildRefused, open_live, rebuild
+    from services.reporting.settings import ReportingSettings
+    from shared.db import migrate
+
+    url = ReportingSettings().db_url()
+    migrate(url, MIGRATIONS)
+    engine = open_live(url)
+    try:
+        result = rebuild(engine, allow_partial=args.allow_partial)
+    except RebuildRefused as exc:
+        raise SystemExit(f"not rebuilt: {exc}") from None
+    finally:
+        engine.dispose()
+    rows = ", ".join(f"{name} {count}" for name, count in result.rows.items())
+    print(f"reporting read model rebuilt from {result.events} archived events "
+          f"({result.late_events} arrived during the rebuild): {rows}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `plantrack`."""
     parser = argparse.ArgumentParser(prog="plantrack", description="Track how a plan is carried out.")
@@ -247,6 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = sub.add_parser("rotate-unsubscribe-key",
                             help="revoke every unsubscribe link sent so far (notifications database)")
     rotate.set_defaults(func=cmd_rotate_unsubscribe_key)
+    rebuild = sub.add_parser("reporting-rebuild",
+                             help="rebuild the reporting read model from its event archive, while it serves")
+    rebuild.add_argument("--allow-partial", action="store_true",
+                         help="rebuild even though events applied before the archive existed would be lost")
+    rebuild.set_defaults(func=cmd_reporting_rebuild)
     asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI document of all events")
     asyncapi.add_argument("--output", "-o", default="")
     asyncapi.set_defaults(func=cmd_asyncapi)

@@ -20,6 +20,7 @@ from services.assignments.schemas import (
 from shared.events import (
     AssignmentCreatedPayload,
     AssignmentCreatedV1,
+    IndicatorPayload,
     PlanClosedV1,
     PlanCreatedV1,
     PlanPayload,
@@ -55,7 +56,8 @@ def plan_payload(plan: Plan, tasks: list[Task], issuer: Unit | None) -> PlanPayl
         reporting_period=plan.reporting_period, version=plan.version,
         tasks=[
             TaskPayload(id=t.id or 0, code=t.code, title=t.title, kind=t.kind, due_on=t.due_on,
-                        parent_code=codes.get(t.parent_id))
+                        parent_code=codes.get(t.parent_id),
+                        indicators=[IndicatorPayload.model_validate(i) for i in t.indicators or []])
             for t in tasks
         ],
     )

@@ -97,7 +97,8 @@ def submit(session: Session, *, actor: Actor, round_id: int, data: SubmissionCre
     view = submission_view(row, round_)
     event = ReviewSubmissionSubmittedV1(correlation_id=actor.correlation_id, payload=ReviewSubmissionPayload(
         id=row.id or 0, round_id=round_id, plan_id=round_.plan_id, unit_id=unit_id, unit_name=unit.name,
-        submitted_at=row.submitted_at, on_time=view.on_time, link=row.link))
+        submitted_at=row.submitted_at, on_time=view.on_time, link=row.link, summary=row.summary,
+        results=row.results, difficulties=row.difficulties, proposals=row.proposals))
     audit.record(session, actor, action="review_submission.submit", entity_type="review_submission",
                  entity_id=row.id, changes={"round_id": round_id, "unit_id": unit_id, "on_time": view.on_time},
                  event=event)

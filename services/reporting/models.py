@@ -1,6 +1,8 @@
 """The reporting read model: what the review exports are built from, fed only by events."""
 
 from datetime import date, datetime
+from typing import Any
+from uuid import UUID
 
 from sqlalchemy import JSON, Column, DateTime, Text, text
 from sqlalchemy.orm import registry
@@ -64,6 +66,10 @@ class ReportTask(ReportingModel, table=True):
     parent_code: str | None = Field(default=None, max_length=30)
     kind: str = Field(default="one_off", max_length=20)
     due_on: date | None = None
+    indicators: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default=text("'[]'")),
+        description="[{code, name, unit_of_measure, target}]",
+    )
 
 
 class ReportAssignment(ReportingModel, table=True):
@@ -172,3 +178,57 @@ class ReportReviewSubmission(ReportingModel, table=True):
     submitted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     on_time: bool
     link: str = Field(default="", max_length=2000)
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    results: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    difficulties: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    proposals: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class ReportUpdate(ReportingModel, table=True):
+    """One status update, as reported, with its review: the history progress as of a date is
+    computed from."""
+
+    __tablename__ = "report_updates"
+
+    id: int = Field(primary_key=True, description="The update's id in the assignments service.")
+    assignment_id: int = Field(index=True)
+    plan_id: int = Field(index=True)
+    unit_id: int = Field(index=True)
+    status: str = Field(max_length=20)
+    progress: int = 0
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    difficulties: str = Field(default="", sa_column=Column(Text, nullable=False))
+    indicator_values: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    evidence_links: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    period: str = Field(default="", max_length=40)
+    reported_by: str = Field(default="", max_length=200)
+    reported_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    version: int = Field(description="The assignment's version after this update.")
+    review_state: str = Field(default="pending", max_length=20, description="pending, accepted or returned.")
+    review_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    reviewed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class ReportPendingReview(ReportingModel, table=True):
+    """A review whose status update has not arrived yet; applied to the update's row, and deleted,
+    when it does."""
+
+    __tablename__ = "report_pending_reviews"
+
+    update_id: int = Field(primary_key=True)
+    assignment_id: int = Field(index=True)
+    review_state: str = Field(max_length=20, description="accepted or returned.")
+    review_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    reviewed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class EventArchive(ReportingModel, table=True):
+    """Every event reporting consumed, as received, written with its inbox row: what
+    `plantrack reporting-rebuild` replays. Not part of the read model (a rebuild keeps it)."""
+
+    __tablename__ = "event_archive"
+
+    event_id: UUID = Field(primary_key=True)
+    event_type: str = Field(max_length=120)
+    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    body: str = Field(sa_column=Column(Text, nullable=False), description="The event as JSON.")

@@ -4,28 +4,34 @@ Each event type has its own queue, so events about one thing may arrive in any o
 applied concurrently: plan status only moves forward, assignment state follows the highest
 `version`, and a row that an event needs but has not been created yet is started as a
 placeholder that the creating event completes. Rows several projections change are locked
-(FOR UPDATE) for the transaction, so those projections take turns.
+(FOR UPDATE) for the transaction, so those projections take turns. Every event applied is also
+kept in `event_archive`, in the same transaction (see `_handle`), for `rebuild.py` to replay.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from services.reporting.models import (
+    EventArchive,
     ReportAssignment,
     ReportingModel,
     ReportInspection,
+    ReportPendingReview,
     ReportPlan,
     ReportReviewRound,
     ReportReviewSubmission,
     ReportTask,
     ReportUnit,
     ReportUnitPlan,
+    ReportUpdate,
 )
+from shared.db import insert_missing, lock_or_insert
 from shared.due import ReportingPeriod
 from shared.events import (
     ApiTokenIssuedV1,
@@ -101,6 +107,23 @@ def _assignment(session: Session, assignment_id: int, **identity: Any) -> Report
     return row
 
 
+def archive(session: Session, event: Event) -> None:
+    """Keep the event as received (once: a duplicate never gets this far)."""
+    insert_missing(session, EventArchive(event_id=event.event_id, event_type=event.event_type,
+                                         occurred_at=event.occurred_at, body=event.model_dump_json()))
+
+
+def _handle(engine: Engine, event: Event, work: Callable[[Session], object]) -> bool:
+    """Apply `work` once per event, in one transaction with the event's inbox row and its archive
+    row (written first, so a rebuild that locks the archive waits for the projections in flight)."""
+
+    def archived(session: Session) -> None:
+        archive(session, event)
+        work(session)
+
+    return handle_once(engine, event, CONSUMER, archived)
+
+
 def _directory_order(event: Event) -> tuple[int, datetime]:
     """Where a directory event stands: by directory version (gap-free, in commit order), and between
     events from before the clock existed (version 0) by occurred_at."""
@@ -122,7 +145,7 @@ def apply_unit(engine: Engine, event: UnitCreatedV1 | UnitUpdatedV1) -> bool:
             session.add(row)
         identity.apply_unit(session, event)
 
-    return handle_once(engine, event, CONSUMER, work)
+    return _handle(engine, event, work)
 
 
 apply_unit_created = apply_unit  # the unit.created consumer's name for it
@@ -130,12 +153,12 @@ apply_unit_created = apply_unit  # the unit.created consumer's name for it
 
 def apply_official(engine: Engine, event: OfficialCreatedV1 | OfficialUpdatedV1) -> bool:
     """Record the official's role, unit and active flag, to authenticate and scope callers."""
-    return handle_once(engine, event, CONSUMER, lambda s: identity.apply_official(s, event))
+    return _handle(engine, event, lambda s: identity.apply_official(s, event))
 
 
 def apply_token(engine: Engine, event: ApiTokenIssuedV1 | ApiTokenRevokedV1) -> bool:
     """Record an API token's hash, or its revocation."""
-    return handle_once(engine, event, CONSUMER, lambda s: identity.apply_token(s, event))
+    return _handle(engine, event, lambda s: identity.apply_token(s, event))
 
 
 def apply_plan_snapshot(engine: Engine, event: PlanCreatedV1 | PlanUpdatedV1) -> bool:
@@ -144,17 +167,22 @@ def apply_plan_snapshot(engine: Engine, event: PlanCreatedV1 | PlanUpdatedV1) ->
 
     def work(session: Session) -> None:
         plan = _plan(session, p.id, p.number)
-        if p.version >= plan.version:
+        newest = p.version >= plan.version
+        if newest:
             for name in PLAN_FIELDS:
                 setattr(plan, name, getattr(p, name))
             if plan.reporting_period not in REPORTING_PERIODS:  # a kind this version does not know
                 plan.reporting_period = ReportingPeriod.QUARTERLY
             plan.version = p.version
         _advance(plan, p.status)
-        for t in p.tasks:  # tasks are only ever added, so any snapshot's tasks are current
-            session.merge(ReportTask(plan_id=p.id, **t.model_dump()))
+        for t in p.tasks:  # tasks are only ever added: an older snapshot adds, the newest also edits
+            task = ReportTask(plan_id=p.id, **t.model_dump())
+            if newest:
+                session.merge(task)
+            else:
+                insert_missing(session, task)
 
-    return handle_once(engine, event, CONSUMER, work)
+    return _handle(engine, event, work)
 
 
 def apply_plan_status(engine: Engine, event: PlanPublishedV1 | PlanClosedV1) -> bool:
@@ -169,7 +197,7 @@ def apply_plan_status(engine: Engine, event: PlanPublishedV1 | PlanClosedV1) -> 
         elif p.status == "closed" and plan.closed_at is None:
             plan.closed_at = p.changed_at
 
-    return handle_once(engine, event, CONSUMER, work)
+    return _handle(engine, event, work)
 
 
 def apply_assignment_created(engine: Engine, event: AssignmentCreatedV1) -> bool:
@@ -185,14 +213,40 @@ def apply_assignment_created(engine: Engine, event: AssignmentCreatedV1) -> bool
             row.status, row.progress, row.version = p.status, p.progress, p.version
         session.add(row)
 
-    return handle_once(engine, event, CONSUMER, work)
+    return _handle(engine, event, work)
+
+
+def _review_key(state: str, reason: str, at: datetime | None) -> tuple[datetime, str, str] | None:
+    return None if at is None else (as_utc(at), state, reason)
+
+
+def _take_review(update: ReportUpdate, state: str, reason: str, at: datetime) -> None:
+    """Give the update this review, unless it has a later one (two reviews of one update: the later
+    decides; same moment: a fixed order, so that arrival order does not matter)."""
+    current = _review_key(update.review_state, update.review_reason, update.reviewed_at)
+    if current is None or current <= (as_utc(at), state, reason):
+        update.review_state, update.review_reason, update.reviewed_at = state, reason, at
+
+
+def _follow_latest_update(session: Session, row: ReportAssignment) -> None:
+    """Show on the assignment the content and review of its latest update (highest version): a
+    function of the updates known, so the same whatever order they and their reviews came in."""
+    latest = session.exec(select(ReportUpdate).where(ReportUpdate.assignment_id == row.id)
+                          .order_by(col(ReportUpdate.version).desc(), col(ReportUpdate.id).desc())).first()
+    if latest is None:
+        return
+    row.update_id, row.summary, row.difficulties = latest.id, latest.summary, latest.difficulties
+    row.reported_by, row.reported_at = latest.reported_by, latest.reported_at
+    row.indicator_values, row.evidence_links = dict(latest.indicator_values), list(latest.evidence_links)
+    row.period = latest.period
+    row.review_state, row.review_reason, row.reviewed_at = latest.review_state, latest.review_reason, latest.reviewed_at
+    row.reviewed_update_id = latest.id if latest.review_state != "pending" else None
+    session.add(row)
 
 
 def apply_status_changed(engine: Engine, event: AssignmentStatusChangedV1) -> bool:
-    """Move an assignment to the reported state, unless a newer one is already applied.
-
-    The update's content is also taken when only its review overtook it (the review already
-    carried the assignment past this version)."""
+    """Record the status update (one `report_updates` row, with its review if that came first) and
+    move the assignment to the reported state, unless a newer version is already applied."""
     p = event.payload
 
     def work(session: Session) -> None:
@@ -200,32 +254,35 @@ def apply_status_changed(engine: Engine, event: AssignmentStatusChangedV1) -> bo
         row = _assignment(session, p.assignment_id, plan_id=p.plan_id, task_id=p.task_id, task_code=p.task_code,
                           task_title=p.task_title, unit_id=p.unit_id, unit_code=p.unit_code,
                           unit_name=p.unit_name, due_on=p.due_on)
+        update = lock_or_insert(session, ReportUpdate(
+            id=p.update_id, assignment_id=p.assignment_id, plan_id=p.plan_id, unit_id=p.unit_id,
+            status=p.new_status, progress=p.progress, summary=p.summary, difficulties=p.difficulties,
+            indicator_values=dict(p.indicator_values), evidence_links=list(p.evidence_links), period=p.period,
+            reported_by=p.reported_by_name, reported_at=p.reported_at, version=p.version))
+        pending = session.get(ReportPendingReview, p.update_id, with_for_update=True)
+        if pending is not None:
+            _take_review(update, pending.review_state, pending.review_reason, pending.reviewed_at)
+            session.add(update)
+            session.delete(pending)
+            session.flush()
         reported_on = local_date(p.reported_at)
         if row.last_reported_on is None or row.last_reported_on < reported_on:  # whatever the arrival order
             row.last_reported_on = reported_on
-            session.add(row)
-        newer = p.version > row.version
-        reviewed_first = p.update_id == row.reviewed_update_id and p.update_id > (row.update_id or 0)
-        if not (newer or reviewed_first):
-            return
-        row.update_id, row.summary, row.difficulties = p.update_id, p.summary, p.difficulties
-        row.reported_by, row.reported_at = p.reported_by_name, p.reported_at
-        row.indicator_values, row.evidence_links = dict(p.indicator_values), list(p.evidence_links)
-        row.period = p.period
-        if (row.reviewed_update_id or 0) < p.update_id:  # the review on record is of an older update
-            row.review_state, row.review_reason, row.reviewed_at = "pending", "", None
-            row.reviewed_update_id = None
-        if newer:
+        if p.version > row.version:
             row.status, row.progress, row.version = p.new_status, p.progress, p.version
             row.completed_on = local_date(p.reported_at) if p.new_status == "completed" else None
         session.add(row)
+        _follow_latest_update(session, row)
 
-    return handle_once(engine, event, CONSUMER, work)
+    return _handle(engine, event, work)
 
 
 def apply_update_reviewed(engine: Engine, event: StatusUpdateReviewedV1) -> bool:
-    """Record the review of an assignment's latest update; a returned update also resets the
-    assignment to the state in the event, unless a newer version is already applied."""
+    """Record the review on its update's row (kept aside until the update arrives); a returned
+    update also resets the assignment to the state in the event, unless a newer version is applied.
+
+    The assignment shows the review of its latest update only: a review of an older one changes
+    that update's row, not the assignment's review state."""
     p = event.payload
 
     def work(session: Session) -> None:
@@ -233,28 +290,37 @@ def apply_update_reviewed(engine: Engine, event: StatusUpdateReviewedV1) -> bool
         row = _assignment(session, p.assignment_id, plan_id=p.plan_id, task_id=PLACEHOLDER_TASK_ID,
                           task_code=p.task_code, task_title=p.task_title, unit_id=p.unit_id, unit_code="",
                           unit_name=p.unit_name)
-        latest = max(row.update_id or 0, row.reviewed_update_id or 0)
-        same_but_later = p.update_id == latest and (row.reviewed_at is None or p.reviewed_at >= as_utc(row.reviewed_at))
-        if p.update_id > latest or same_but_later:
-            row.review_state, row.review_reason = p.decision, p.reason
-            row.reviewed_update_id, row.reviewed_at = p.update_id, p.reviewed_at
+        update = session.get(ReportUpdate, p.update_id, with_for_update=True)
+        if update is not None:
+            _take_review(update, p.decision, p.reason, p.reviewed_at)
+            session.add(update)
+        else:
+            pending = lock_or_insert(session, ReportPendingReview(
+                update_id=p.update_id, assignment_id=p.assignment_id, review_state=p.decision,
+                review_reason=p.reason, reviewed_at=p.reviewed_at))
+            if (as_utc(pending.reviewed_at), pending.review_state, pending.review_reason) < \
+                    (as_utc(p.reviewed_at), p.decision, p.reason):
+                pending.review_state, pending.review_reason, pending.reviewed_at = p.decision, p.reason, p.reviewed_at
+                session.add(pending)
         if p.decision == "returned" and p.version > row.version:
             row.status, row.progress, row.version = p.assignment_status, p.assignment_progress, p.version
             if row.status != "completed":
                 row.completed_on = None
         session.add(row)
+        session.flush()
+        _follow_latest_update(session, row)
 
-    return handle_once(engine, event, CONSUMER, work)
+    return _handle(engine, event, work)
 
 
 def apply_unit_plan_registered(engine: Engine, event: UnitPlanRegisteredV1) -> bool:
     """Record a unit's implementing plan."""
-    return handle_once(engine, event, CONSUMER, lambda s: s.merge(ReportUnitPlan(**event.payload.model_dump())))
+    return _handle(engine, event, lambda s: s.merge(ReportUnitPlan(**event.payload.model_dump())))
 
 
 def apply_inspection_recorded(engine: Engine, event: InspectionRecordedV1) -> bool:
     """Record an inspection or supervision."""
-    return handle_once(engine, event, CONSUMER, lambda s: s.merge(ReportInspection(**event.payload.model_dump())))
+    return _handle(engine, event, lambda s: s.merge(ReportInspection(**event.payload.model_dump())))
 
 
 def apply_review_round_opened(engine: Engine, event: ReviewRoundOpenedV1) -> bool:
@@ -265,10 +331,31 @@ def apply_review_round_opened(engine: Engine, event: ReviewRoundOpenedV1) -> boo
         _ensure(session, ReportPlan(id=p.plan_id, number=p.plan_number))
         session.merge(ReportReviewRound(**p.model_dump(), opened_at=event.occurred_at))
 
-    return handle_once(engine, event, CONSUMER, work)
+    return _handle(engine, event, work)
 
 
 def apply_review_submitted(engine: Engine, event: ReviewSubmissionSubmittedV1) -> bool:
     """Record a unit's review report (it may arrive before its round)."""
-    return handle_once(engine, event, CONSUMER,
-                       lambda s: s.merge(ReportReviewSubmission(**event.payload.model_dump())))
+    return _handle(engine, event, lambda s: s.merge(ReportReviewSubmission(**event.payload.model_dump())))
+
+
+PROJECTIONS: dict[str, Callable[[Engine, Any], bool]] = {
+    UnitCreatedV1.TYPE: apply_unit,
+    UnitUpdatedV1.TYPE: apply_unit,
+    OfficialCreatedV1.TYPE: apply_official,
+    OfficialUpdatedV1.TYPE: apply_official,
+    ApiTokenIssuedV1.TYPE: apply_token,
+    ApiTokenRevokedV1.TYPE: apply_token,
+    PlanCreatedV1.TYPE: apply_plan_snapshot,
+    PlanUpdatedV1.TYPE: apply_plan_snapshot,
+    PlanPublishedV1.TYPE: apply_plan_status,
+    PlanClosedV1.TYPE: apply_plan_status,
+    AssignmentCreatedV1.TYPE: apply_assignment_created,
+    AssignmentStatusChangedV1.TYPE: apply_status_changed,
+    StatusUpdateReviewedV1.TYPE: apply_update_reviewed,
+    UnitPlanRegisteredV1.TYPE: apply_unit_plan_registered,
+    InspectionRecordedV1.TYPE: apply_inspection_recorded,
+    ReviewRoundOpenedV1.TYPE: apply_review_round_opened,
+    ReviewSubmissionSubmittedV1.TYPE: apply_review_submitted,
+}
+"""The projection of each event type reporting consumes (what the consumers and a rebuild call)."""

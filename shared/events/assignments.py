@@ -48,6 +48,15 @@ class ApiTokenPayload(_Payload):
     revoked_at: datetime | None = Field(default=None, description="Set once revoked; revocation is final.")
 
 
+class IndicatorPayload(_Payload):
+    """A figure a task is measured by (chỉ tiêu), and its target if the plan sets one."""
+
+    code: str = Field(examples=["CT1"])
+    name: str = Field(examples=["Tỷ lệ đảng viên được quán triệt"])
+    unit_of_measure: str = Field(default="", examples=["%"])
+    target: float | None = None
+
+
 class TaskPayload(_Payload):
     """A numbered task of a plan."""
 
@@ -57,6 +66,7 @@ class TaskPayload(_Payload):
     parent_code: str | None = None
     kind: str = Field(default="one_off", examples=["one_off", "ongoing"])
     due_on: date | None = None
+    indicators: list[IndicatorPayload] = Field(default_factory=list)
 
 
 class PlanPayload(_Payload):
@@ -255,6 +265,10 @@ class ReviewSubmissionPayload(_Payload):
     submitted_at: datetime
     on_time: bool
     link: str = ""
+    summary: str = ""
+    results: str = ""
+    difficulties: str = ""
+    proposals: str = ""
 
 
 class OfficialUpdatedV1(Event):

@@ -21,7 +21,7 @@ from services.notifications.settings import NotificationsSettings
 from services.reporting import app as reporting_app
 from services.reporting import consumers as reporting_consumers
 from services.reporting import exports
-from services.reporting.models import ReportAssignment, ReportPlan, ReportTask, ReportUnit
+from services.reporting.models import EventArchive, ReportAssignment, ReportPlan, ReportTask, ReportUnit, ReportUpdate
 from services.reporting.settings import ReportingSettings
 from shared.db import make_engine, migrate
 from shared.events import (
@@ -238,6 +238,12 @@ async def test_an_older_status_event_does_not_regress_the_read_model(reporting: 
     assert (row.status, row.progress, row.version) == ("completed", 100, 3)
     assert row.summary == "Báo cáo lần 3" and row.completed_on == date(2022, 1, 6)
     assert len([p for p in reporting.all(ProcessedEvent) if p.event_id == v3.event_id]) == 1
+    # each update is kept once, and each event archived once, duplicates or not
+    assert sorted((u.version, u.status, u.review_state) for u in reporting.all(ReportUpdate)) == [
+        (2, "in_progress", "pending"), (3, "completed", "pending")]
+    archived = reporting.all(EventArchive)
+    assert len(archived) == len({a.event_id for a in archived}) == 4
+    assert parse_event(next(a.body for a in archived if a.event_id == v3.event_id)) == v3
 
 
 async def test_completion_date_is_the_vietnamese_day(reporting: Service) -> None:

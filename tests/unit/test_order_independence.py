@@ -36,6 +36,7 @@ from shared.events import (
     AssignmentStatusChangedPayload,
     AssignmentStatusChangedV1,
     Event,
+    IndicatorPayload,
     InspectionPayload,
     InspectionRecordedV1,
     OfficialCreatedV1,
@@ -248,6 +249,7 @@ report_steps = st.lists(st.one_of(
     st.tuples(st.just("update"), st.integers(0, 1), st.sampled_from(["in_progress", "completed"]),
               st.integers(0, 100)),
     st.tuples(st.just("review"), st.integers(0, 1), st.sampled_from(["returned", "accepted"])),
+    st.tuples(st.just("review_older"), st.integers(0, 1)),
     st.tuples(st.just("edit")), st.tuples(st.just("close")),
     st.tuples(st.just("unit_plan"), st.integers(0, 1)),
     st.tuples(st.just("inspection"), st.integers(0, 1)),
@@ -257,8 +259,10 @@ report_steps = st.lists(st.one_of(
 
 def report_history(plan: list[tuple]) -> list[Event]:
     """A plan's life as the assignments service raises it: each assignment's version moves with each
-    update and each return, an accepted review leaves it."""
-    tasks = [TaskPayload(id=31, code="II.1", title="Quán triệt", due_on=date(2024, 6, 30))]
+    update and each return, an accepted review leaves it; an older update may be accepted after a
+    newer one was sent, and each plan edit changes the first task's indicator target."""
+    tasks = [TaskPayload(id=31, code="II.1", title="Quán triệt", due_on=date(2024, 6, 30),
+                         indicators=[IndicatorPayload(code="CT1", name="Tỷ lệ", unit_of_measure="%", target=90)])]
     events: list[Event] = [UnitCreatedV1(payload=u) for u in REPORT_UNITS]
     events.append(PlanCreatedV1(payload=PlanPayload(id=1, number="41-KH/ĐUK", title="Kế hoạch", tasks=tasks)))
     events.append(PlanPublishedV1(payload=PlanStatusPayload(plan_id=1, number="41-KH/ĐUK", status="published",
@@ -269,7 +273,7 @@ def report_history(plan: list[tuple]) -> list[Event]:
         events.append(AssignmentCreatedV1(payload=AssignmentCreatedPayload(
             id=aid, plan_id=1, task_id=31, task_code="II.1", task_title="Quán triệt", unit_id=u.id,
             unit_code=u.code, unit_name=u.name, due_on=date(2024, 6, 30))))
-        state[i] = {"version": 1, "status": "not_started", "progress": 0, "update": None}
+        state[i] = {"version": 1, "status": "not_started", "progress": 0, "update": None, "older": []}
     events.append(ReviewRoundOpenedV1(payload=ReviewRoundPayload(
         id=5, plan_id=1, plan_number="41-KH/ĐUK", kind="preliminary", title="Sơ kết", period_end=date(2024, 6, 30),
         submit_by=date(2024, 7, 15), unit_ids=[u.id for u in REPORT_UNITS])))
@@ -286,6 +290,8 @@ def report_history(plan: list[tuple]) -> list[Event]:
                 new_status=new, progress=100 if new == "completed" else step[3], summary=f"Báo cáo {n}",
                 reported_by_name="Cán bộ", reported_at=when, version=s["version"] + 1,
                 indicator_values={"lop": float(n)}, evidence_links=[f"https://example.vn/{n}.pdf"])))
+            if s["update"] is not None and not s["reviewed"]:
+                s["older"].append(s["update"])
             s.update(version=s["version"] + 1, before=(s["status"], s["progress"]), status=new,
                      progress=100 if new == "completed" else step[3], update=n, reviewed=False)
         elif step[0] == "review" and state[step[1]]["update"] is not None and not state[step[1]]["reviewed"] \
@@ -302,9 +308,20 @@ def report_history(plan: list[tuple]) -> list[Event]:
                 decision=step[2], reason="Thiếu số liệu" if returned else "", reviewer_id=1, reviewer_name="Lan",
                 assignment_status=s["status"], assignment_progress=s["progress"], version=s["version"],
                 reviewed_at=when)))
+        elif step[0] == "review_older" and state[step[1]]["older"]:  # accepted late: the assignment keeps its state
+            i, s = step[1], state[step[1]]
+            events.append(StatusUpdateReviewedV1(occurred_at=when, payload=UpdateReviewedPayload(
+                update_id=s["older"].pop(0), assignment_id=100 + i, plan_id=1, plan_number="41-KH/ĐUK",
+                task_code="II.1", task_title="Quán triệt", unit_id=REPORT_UNITS[i].id,
+                unit_name=REPORT_UNITS[i].name, decision="accepted", reviewer_id=1, reviewer_name="Lan",
+                assignment_status=s["status"], assignment_progress=s["progress"], version=s["version"],
+                reviewed_at=when)))
         elif step[0] == "edit" and not closed:
             plan_version += 1
-            tasks = [*tasks, TaskPayload(id=31 + plan_version, code=f"II.{plan_version}", title=f"Việc {plan_version}")]
+            first = tasks[0].model_copy(update={"indicators": [IndicatorPayload(
+                code="CT1", name="Tỷ lệ", unit_of_measure="%", target=90 + plan_version)]})
+            tasks = [first, *tasks[1:],
+                     TaskPayload(id=31 + plan_version, code=f"II.{plan_version}", title=f"Việc {plan_version}")]
             events.append(PlanUpdatedV1(occurred_at=when, payload=PlanPayload(
                 id=1, number="41-KH/ĐUK", title=f"Kế hoạch (bản {plan_version})", tasks=tasks, version=plan_version,
                 status="published")))
@@ -325,7 +342,8 @@ def report_history(plan: list[tuple]) -> list[Event]:
         elif step[0] == "submit":
             u = REPORT_UNITS[step[1]]
             events.append(ReviewSubmissionSubmittedV1(occurred_at=when, payload=ReviewSubmissionPayload(
-                id=n, round_id=5, plan_id=1, unit_id=u.id, unit_name=u.name, submitted_at=when, on_time=n % 2 == 0)))
+                id=n, round_id=5, plan_id=1, unit_id=u.id, unit_name=u.name, submitted_at=when, on_time=n % 2 == 0,
+                summary=f"Tóm tắt {n}", results="Kết quả", difficulties="Khó khăn", proposals="Đề xuất")))
     return events
 
 
