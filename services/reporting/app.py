@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from services.reporting import consumers, exports, progress
+from services.reporting.documents import content, data, docx, pdf, xlsx
 from services.reporting.settings import ReportingSettings
 from shared.db import make_engine, migrate, ping
 from shared.http import health_router, install_common
@@ -30,6 +32,16 @@ log = logging.getLogger("plantrack.reporting")
 
 def _csv_response(body: str, filename: str) -> Response:
     return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PDF = "application/pdf"
+
+
+def _file_response(body: bytes, media_type: str, filename: str) -> Response:
+    return Response(body, media_type=media_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -82,7 +94,9 @@ def create_app(settings: ReportingSettings | None = None) -> ConsumerAPI:
             rows = [r for r in exports.plan_rows(session, plan_id) if principal.can_read(r.unit_id)]
             body = exports.export_csv(plan, rows, today, settings.due_soon_days,
                                       kinds=progress.task_kinds(session, plan_id),
-                                      names=progress.unit_names(session, {r.unit_id for r in rows}))
+                                      names=progress.unit_names(session, {r.unit_id for r in rows}),
+                                      indicators=exports.indicator_labels(session, plan_id),
+                                      unit_plans=exports.unit_plan_numbers(session, plan_id))
         return _csv_response(body, exports.export_filename(plan, today, "csv"))
 
     @http.get("/plans/{plan_id}/progress", tags=["progress"])
@@ -106,8 +120,84 @@ def create_app(settings: ReportingSettings | None = None) -> ConsumerAPI:
             if round_ is None:
                 raise Problem(404, f"Review round {round_id} of plan {plan_id} is not known to the reporting service.")
             units = [u for u in progress.round_units(session, round_) if principal.can_read(u.unit_id)]
-            body = exports.review_csv(units)
+            body = exports.review_csv(units, exports.latest_submissions(session, round_id))
         return _csv_response(body, exports.review_filename(round_, local_date()))
+
+    def load_report(plan_id: int, round_id: int | None, principal: Principal) -> tuple[data.PlanReport, str]:
+        """The document figures in the caller's scope, and the file name's stem."""
+        today = local_date()
+        with Session(engine) as session:
+            plan = exports.get_plan(session, plan_id)
+            if plan is None:
+                raise Problem(404, f"Plan {plan_id} is not known to the reporting service (yet).")
+            round_ = None
+            if round_id is not None:
+                round_ = progress.get_round(session, plan_id, round_id)
+                if round_ is None:
+                    raise Problem(404, f"Review round {round_id} of plan {plan_id} is not known to the "
+                                       "reporting service.")
+            report = data.build_report(session, plan, today, settings.due_soon_days, can_read=principal.can_read,
+                                       round_=round_)
+        stem = (exports.round_document_stem(round_, today) if round_ is not None
+                else exports.export_filename(plan, today, "").rstrip("."))
+        return report, stem
+
+    def pdf_of(report: data.PlanReport) -> bytes:
+        document = content.build_document(report)
+        try:
+            return pdf.write_pdf(document)
+        except pdf.PdfUnavailable as exc:
+            raise Problem(503, "PDF export is not available on this server: " + str(exc)) from exc
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("LibreOffice could not convert the report (%s); drawing it instead", exc)
+            if not pdf.fallback_available():
+                raise Problem(503, "PDF export failed on this server; the DOCX export still works.") from exc
+            return pdf.draw_pdf(document)
+
+    def xlsx_response(report: data.PlanReport, stem: str) -> Response:
+        return _file_response(xlsx.write_workbook(report), XLSX, f"{stem}.xlsx")
+
+    def docx_response(report: data.PlanReport, stem: str) -> Response:
+        return _file_response(docx.write_docx(content.build_document(report)), DOCX, f"{stem}.docx")
+
+    def pdf_response(report: data.PlanReport, stem: str) -> Response:
+        return _file_response(pdf_of(report), PDF, f"{stem}.pdf")
+
+    @http.get("/plans/{plan_id}/export.xlsx", tags=["exports"], response_class=Response,
+              responses={200: {"content": {XLSX: {}}}})
+    def export_plan_xlsx(plan_id: DbId, principal: caller) -> Response:
+        """The plan's workbook in the caller's scope: summary, per unit, per task, overdue, indicators."""
+        return xlsx_response(*load_report(plan_id, None, principal))
+
+    @http.get("/plans/{plan_id}/reviews/{round_id}/export.xlsx", tags=["exports"], response_class=Response,
+              responses={200: {"content": {XLSX: {}}}})
+    def export_review_xlsx(plan_id: DbId, round_id: DbId, principal: caller) -> Response:
+        """The plan's workbook with the round's sheet: each expected unit's report and its content."""
+        return xlsx_response(*load_report(plan_id, round_id, principal))
+
+    @http.get("/plans/{plan_id}/export.docx", tags=["exports"], response_class=Response,
+              responses={200: {"content": {DOCX: {}}}})
+    def export_plan_docx(plan_id: DbId, principal: caller) -> Response:
+        """A draft report (Party document layout) of the plan to date, in the caller's scope."""
+        return docx_response(*load_report(plan_id, None, principal))
+
+    @http.get("/plans/{plan_id}/reviews/{round_id}/export.docx", tags=["exports"], response_class=Response,
+              responses={200: {"content": {DOCX: {}}}})
+    def export_review_docx(plan_id: DbId, round_id: DbId, principal: caller) -> Response:
+        """A draft sơ kết / tổng kết report of the round, in the caller's scope."""
+        return docx_response(*load_report(plan_id, round_id, principal))
+
+    @http.get("/plans/{plan_id}/export.pdf", tags=["exports"], response_class=Response,
+              responses={200: {"content": {PDF: {}}}, 503: {"description": "No PDF renderer on this server."}})
+    def export_plan_pdf(plan_id: DbId, principal: caller) -> Response:
+        """The plan's draft report as PDF."""
+        return pdf_response(*load_report(plan_id, None, principal))
+
+    @http.get("/plans/{plan_id}/reviews/{round_id}/export.pdf", tags=["exports"], response_class=Response,
+              responses={200: {"content": {PDF: {}}}, 503: {"description": "No PDF renderer on this server."}})
+    def export_review_pdf(plan_id: DbId, round_id: DbId, principal: caller) -> Response:
+        """The round's draft report as PDF."""
+        return pdf_response(*load_report(plan_id, round_id, principal))
 
     # no asyncapi_path: its page loads scripts from a CDN and its "try it out" route would let anyone
     # publish through this service's broker connection; the document is docs/asyncapi.json

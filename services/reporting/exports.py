@@ -7,9 +7,16 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from services.reporting.models import ReportAssignment, ReportPlan, ReportReviewRound
+from services.reporting.models import (
+    ReportAssignment,
+    ReportPlan,
+    ReportReviewRound,
+    ReportReviewSubmission,
+    ReportTask,
+    ReportUnitPlan,
+)
 from services.reporting.progress import RoundUnit, due_states
 from shared.validation import strip_invisible
 from shared.vietnamese import (
@@ -28,6 +35,11 @@ CSV_HEADER = [
     "Tình trạng thời hạn", "Kết quả thực hiện", "Khó khăn, vướng mắc", "Người báo cáo", "Cập nhật lần cuối",
 ]
 REVIEW_CSV_HEADER = ["STT", "Đơn vị", "Tình trạng nộp báo cáo", "Thời gian nộp", "Đường dẫn báo cáo"]
+# added after the original columns, so readers of the older files still find theirs where they were
+CSV_EXTRA_HEADER = ["Tình trạng duyệt báo cáo", "Lý do trả lại", "Minh chứng", "Giá trị chỉ tiêu",
+                    "Kế hoạch thực hiện của đơn vị"]
+REVIEW_CSV_EXTRA_HEADER = ["Tóm tắt", "Kết quả đạt được", "Khó khăn, vướng mắc", "Đề xuất, kiến nghị"]
+REVIEW_STATE_LABELS: dict[str, str] = {"pending": "Chờ duyệt", "accepted": "Đã chấp nhận", "returned": "Bị trả lại"}
 
 
 def _task_sort_key(code: str) -> tuple:
@@ -88,30 +100,78 @@ def _local(moment: datetime | None) -> str:
 def export_csv(
     plan: ReportPlan, rows: list[ReportAssignment], today: date, soon_days: int, *,
     kinds: dict[int, str] | None = None, names: dict[int, str] | None = None,
+    indicators: dict[int, dict[str, str]] | None = None, unit_plans: dict[int, str] | None = None,
 ) -> str:
     """CSV (UTF-8 with BOM, so spreadsheet programs show the diacritics) of a plan's assignments.
 
     `kinds`: the plan's task kinds by task id; `names`: current unit names by unit id (else the
-    name each assignment's events carried)."""
-    kinds, names = kinds or {}, names or {}
+    name each assignment's events carried); `indicators`: each task's indicator labels by code;
+    `unit_plans`: each unit's registered implementing documents."""
+    kinds, names, indicators, unit_plans = kinds or {}, names or {}, indicators or {}, unit_plans or {}
     states = due_states(plan, rows, today, soon_days, kinds)
     every = f"Báo cáo {REPORTING_PERIOD_LABELS.get(plan.reporting_period, plan.reporting_period)}"
-    out, writer = _spreadsheet_csv(CSV_HEADER)
+    out, writer = _spreadsheet_csv(CSV_HEADER + CSV_EXTRA_HEADER)
     for n, r in enumerate(rows, start=1):
         ongoing = kinds.get(r.task_id, r.task_kind) == "ongoing"
         writer.writerow([
             n, r.task_code, r.task_title, names.get(r.unit_id, r.unit_name), ROLE_LABELS.get(r.role, r.role),
             every if ongoing else short_date(r.due_on), status_label(r.status), r.progress,
             DUE_STATE_LABELS[states[r.id]], r.summary, r.difficulties, r.reported_by, _local(r.reported_at),
+            REVIEW_STATE_LABELS.get(r.review_state, r.review_state), r.review_reason,
+            "\n".join(r.evidence_links or []), indicator_text(r.indicator_values, indicators.get(r.task_id, {})),
+            unit_plans.get(r.unit_id, ""),
         ])
     return out.getvalue()
 
 
-def review_csv(units: list[RoundUnit]) -> str:
-    """CSV of who submitted their report in a review round: on time, late, or not yet."""
-    out, writer = _spreadsheet_csv(REVIEW_CSV_HEADER)
+def indicator_text(values: dict[str, Any] | None, labels: dict[str, str]) -> str:
+    """"Số lớp tuyên truyền: 4 lớp; ..." from an assignment's reported indicator values."""
+    parts = []
+    for code, value in (values or {}).items():
+        number = f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+        label = labels.get(code, code)
+        parts.append(f"{label}: {number}" if "{n}" not in label else label.replace("{n}", number))
+    return "; ".join(parts)
+
+
+def indicator_labels(session: Session, plan_id: int) -> dict[int, dict[str, str]]:
+    """Each task's indicator labels ("{n}" where the value goes) by code."""
+    labels: dict[int, dict[str, str]] = {}
+    for t in session.exec(select(ReportTask).where(ReportTask.plan_id == plan_id)).all():
+        for ind in t.indicators or []:
+            unit = str(ind.get("unit_of_measure") or "")
+            labels.setdefault(t.id, {})[str(ind.get("code", ""))] = \
+                f"{ind.get('name') or ind.get('code')}: {{n}}" + (f" {unit}" if unit else "")
+    return labels
+
+
+def unit_plan_numbers(session: Session, plan_id: int) -> dict[int, str]:
+    """Each unit's registered implementing documents: "12-KH/CB (05/01/2022)"; "; " between several."""
+    found: dict[int, list[str]] = {}
+    for p in session.exec(select(ReportUnitPlan).where(ReportUnitPlan.plan_id == plan_id)
+                          .order_by(col(ReportUnitPlan.issued_on), col(ReportUnitPlan.id))).all():
+        found.setdefault(p.unit_id, []).append(f"{p.number} ({short_date(p.issued_on)})")
+    return {unit_id: "; ".join(v) for unit_id, v in found.items()}
+
+
+def latest_submissions(session: Session, round_id: int) -> dict[int, ReportReviewSubmission]:
+    """Each unit's latest report in the round (its content: a resubmission replaces it)."""
+    latest: dict[int, ReportReviewSubmission] = {}
+    for s in session.exec(select(ReportReviewSubmission).where(ReportReviewSubmission.round_id == round_id)
+                          .order_by(col(ReportReviewSubmission.submitted_at), col(ReportReviewSubmission.id))).all():
+        latest[s.unit_id] = s
+    return latest
+
+
+def review_csv(units: list[RoundUnit], contents: dict[int, ReportReviewSubmission] | None = None) -> str:
+    """CSV of who submitted their report in a review round: on time, late, or not yet, and what it says
+    (`contents`: each unit's latest submission)."""
+    contents = contents or {}
+    out, writer = _spreadsheet_csv(REVIEW_CSV_HEADER + REVIEW_CSV_EXTRA_HEADER)
     for n, u in enumerate(units, start=1):
-        writer.writerow([n, u.unit_name, SUBMISSION_STATE_LABELS[u.state], _local(u.submitted_at), u.link])
+        sub = contents.get(u.unit_id)
+        writer.writerow([n, u.unit_name, SUBMISSION_STATE_LABELS[u.state], _local(u.submitted_at), u.link,
+                         *((sub.summary, sub.results, sub.difficulties, sub.proposals) if sub else ("",) * 4)])
     return out.getvalue()
 
 
@@ -131,6 +191,12 @@ def review_filename(round_: ReportReviewRound, today: date) -> str:
     """An ASCII file name such as nop-bao-cao-so-ket-41-KH-DUK-dot-3-2026-11-27.csv."""
     number = ascii_slug(round_.plan_number) or str(round_.plan_id)
     return f"nop-bao-cao-{ascii_slug(review_kind_label(round_.kind))}-{number}-dot-{round_.id}-{today.isoformat()}.csv"
+
+
+def round_document_stem(round_: ReportReviewRound, today: date) -> str:
+    """An ASCII file-name stem such as bao-cao-so-ket-41-KH-DUK-dot-3-2026-11-27."""
+    number = ascii_slug(round_.plan_number) or str(round_.plan_id)
+    return f"bao-cao-{ascii_slug(review_kind_label(round_.kind))}-{number}-dot-{round_.id}-{today.isoformat()}"
 
 
 def get_plan(session: Session, plan_id: int) -> ReportPlan | None:

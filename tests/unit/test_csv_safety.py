@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.notifications.rendering import render
-from services.reporting.exports import CSV_HEADER, export_csv, review_csv
+from services.reporting.exports import CSV_EXTRA_HEADER, CSV_HEADER, export_csv, review_csv
 from services.reporting.models import ReportAssignment, ReportPlan
 from services.reporting.progress import RoundUnit
 
@@ -35,7 +35,7 @@ def assignment(**kw: object) -> ReportAssignment:
 
 
 def cell(row: list[str], column: str) -> str:
-    return row[CSV_HEADER.index(column)]
+    return row[(CSV_HEADER + CSV_EXTRA_HEADER).index(column)]
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -46,6 +46,14 @@ def cell(row: list[str], column: str) -> str:
 def test_a_cell_starting_like_a_formula_gets_a_leading_quote(field: str, column: str, value: str) -> None:
     (row,) = rows_of(export_csv(PLAN, [assignment(**{field: value})], TODAY, 7))[1:]
     assert cell(row, column) == "'" + value
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_new_csv_columns_are_neutralised(value: str) -> None:
+    row_in = assignment(review_reason=value, evidence_links=[value], indicator_values={value: 1})
+    (row,) = rows_of(export_csv(PLAN, [row_in], TODAY, 7, unit_plans={1: value}))[1:]
+    for column in ("Lý do trả lại", "Minh chứng", "Giá trị chỉ tiêu", "Kế hoạch thực hiện của đơn vị"):
+        assert cell(row, column).startswith("'"), column
 
 
 def test_numbers_the_export_writes_stay_numbers() -> None:

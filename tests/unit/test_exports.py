@@ -9,8 +9,31 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from services.reporting.exports import CSV_HEADER, export_csv, export_filename, get_plan, plan_rows
-from services.reporting.models import ReportAssignment, ReportingModel, ReportPlan
+from services.reporting.exports import (
+    CSV_EXTRA_HEADER,
+    CSV_HEADER,
+    REVIEW_CSV_EXTRA_HEADER,
+    REVIEW_CSV_HEADER,
+    export_csv,
+    export_filename,
+    get_plan,
+    indicator_labels,
+    latest_submissions,
+    plan_rows,
+    review_csv,
+    round_document_stem,
+    unit_plan_numbers,
+)
+from services.reporting.models import (
+    ReportAssignment,
+    ReportingModel,
+    ReportPlan,
+    ReportReviewRound,
+    ReportReviewSubmission,
+    ReportTask,
+    ReportUnitPlan,
+)
+from services.reporting.progress import RoundUnit
 from shared.db import make_engine
 
 TODAY = date(2022, 3, 28)
@@ -40,7 +63,7 @@ def test_csv_starts_with_bom_and_vietnamese_header() -> None:
     text = export_csv(PLAN, [], TODAY, 7)
     assert text.encode("utf-8").startswith(b"\xef\xbb\xbf")
     assert text.startswith("\ufeffSTT,Mã nhiệm vụ,Nhiệm vụ,Đơn vị,Vai trò,Thời hạn,Trạng thái,Tiến độ (%),")
-    assert parse(text) == [CSV_HEADER]
+    assert parse(text) == [CSV_HEADER + CSV_EXTRA_HEADER]  # the original columns first, for older readers
     assert "Khó khăn, vướng mắc" in CSV_HEADER and "Tình trạng thời hạn" in CSV_HEADER
     assert text.endswith("\r\n")
 
@@ -146,3 +169,49 @@ def test_ongoing_rows_show_the_reporting_period_and_where_the_unit_stands_in_it(
     assert {r[col["Đơn vị"]] for r in table[1:]} == {"Chi bộ Sở Tài chính tỉnh"}  # every row is of unit 1
     monthly = ReportPlan(id=1, number="41-KH/ĐUK", title="Kế hoạch", reporting_period="monthly")
     assert parse(export_csv(monthly, rows[:1], TODAY, 7))[1][col["Thời hạn"]] == "Báo cáo hằng tháng"
+
+
+def test_csv_has_review_evidence_indicator_and_unit_plan_columns(session: Session) -> None:
+    session.add(ReportTask(id=1, plan_id=1, code="I.1", title="x", indicators=[
+        {"code": "lop", "name": "Số lớp", "unit_of_measure": "lớp", "target": 10}]))
+    session.add(ReportUnitPlan(id=1, plan_id=1, unit_id=1, unit_code="CB-A", unit_name="Chi bộ CB-A",
+                               number="12-KH/CB", issued_on=date(2022, 1, 5), title="Kế hoạch"))
+    session.add(ReportUnitPlan(id=2, plan_id=2, unit_id=1, unit_code="CB-A", unit_name="Chi bộ CB-A",
+                               number="99-KH/CB", issued_on=date(2022, 1, 5), title="another plan's"))
+    session.commit()
+    rows = [
+        assignment(1, "I.1", review_state="returned", review_reason="Thiếu số liệu",
+                   evidence_links=["https://vb.example/1.pdf", "https://vb.example/2.pdf"],
+                   indicator_values={"lop": 4, "khac": 2.5}),
+        assignment(2, "I.2", review_state="accepted"),
+        assignment(3, "I.3"),
+    ]
+    table = parse(export_csv(PLAN, rows, TODAY, 7, indicators=indicator_labels(session, 1),
+                             unit_plans=unit_plan_numbers(session, 1)))
+    col = {name: i for i, name in enumerate(table[0])}
+    assert table[0][:len(CSV_HEADER)] == CSV_HEADER
+    first = table[1]
+    assert first[col["Tình trạng duyệt báo cáo"]] == "Bị trả lại" and first[col["Lý do trả lại"]] == "Thiếu số liệu"
+    assert first[col["Minh chứng"]] == "https://vb.example/1.pdf\nhttps://vb.example/2.pdf"
+    assert first[col["Giá trị chỉ tiêu"]] == "Số lớp: 4 lớp; khac: 2.5"
+    assert first[col["Kế hoạch thực hiện của đơn vị"]] == "12-KH/CB (05/01/2022)"
+    assert [r[col["Tình trạng duyệt báo cáo"]] for r in table[2:]] == ["Đã chấp nhận", ""]
+
+
+def test_review_csv_carries_each_units_latest_report(session: Session) -> None:
+    round_ = ReportReviewRound(id=3, plan_id=1, plan_number="41-KH/ĐUK", kind="preliminary", title="Sơ kết",
+                               period_end=date(2022, 6, 30), submit_by=date(2022, 7, 15), unit_ids=[1, 2])
+    session.add(round_)
+    for id, at, summary in [(1, datetime(2022, 7, 1, tzinfo=UTC), "cũ"), (2, datetime(2022, 7, 2, tzinfo=UTC), "mới")]:
+        session.add(ReportReviewSubmission(id=id, round_id=3, plan_id=1, unit_id=1, unit_name="A", submitted_at=at,
+                                           on_time=True, summary=summary, results="KQ", difficulties="KK",
+                                           proposals="=ĐX"))
+    session.commit()
+    units = [RoundUnit(unit_id=1, unit_name="A", expected=True, state="on_time",
+                       submitted_at=datetime(2022, 7, 1, tzinfo=UTC)),
+             RoundUnit(unit_id=2, unit_name="B", expected=True, state="missing")]
+    table = parse(review_csv(units, latest_submissions(session, 3)))
+    assert table[0] == REVIEW_CSV_HEADER + REVIEW_CSV_EXTRA_HEADER
+    assert table[1][len(REVIEW_CSV_HEADER):] == ["mới", "KQ", "KK", "'=ĐX"]
+    assert table[2][len(REVIEW_CSV_HEADER):] == ["", "", "", ""]
+    assert round_document_stem(round_, TODAY) == "bao-cao-so-ket-41-KH-DUK-dot-3-2022-03-28"

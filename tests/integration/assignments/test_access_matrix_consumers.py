@@ -15,8 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import openpyxl
 import pytest
+from docx import Document
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from shared.problems import PROBLEM_JSON
 from tests.integration.assignments.conftest import ROLES, Served, app_routes
@@ -48,6 +51,30 @@ def email_units(s: Served, response: Any) -> set[int | None]:
     return {e["recipient_unit_id"] for e in response.json()}
 
 
+def xlsx_units(s: Served, response: Any) -> set[int | None]:
+    """Unit ids of the unit names in the workbook's per-unit sheet."""
+    wb = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+    rows = list(wb["Theo đơn vị"].iter_rows(values_only=True))[1:]
+    return {s.unit_names[str(row[2])] for row in rows}
+
+
+def docx_units(s: Served, response: Any) -> set[int | None]:
+    """Unit ids of the unit names in the draft report's annex table."""
+    annex = Document(io.BytesIO(response.content)).tables[-1]
+    return {s.unit_names[row.cells[1].text] for row in annex.rows[1:]}
+
+
+def pdf_units(s: Served, response: Any) -> set[int | None]:
+    """Unit ids whose names the PDF's annex (per unit) holds: every unit name the world knows, searched for."""
+    assert response.content.startswith(b"%PDF")
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages).split())
+    text = text.rsplit("PHỤ LỤC", 1)[1]  # the body names the issuing committee; the annex only the units
+    return {unit_id for name, unit_id in s.unit_names.items() if name and name in text}
+
+
+DOCUMENT_UNITS = {"xlsx": xlsx_units, "docx": docx_units, "pdf": pdf_units}
+
+
 @dataclass(frozen=True)
 class Access:
     """How one route of one service answers each role."""
@@ -75,6 +102,12 @@ ACCESS: list[Access] = [
            units=progress_units, world_units=("A", "B")),
     Access("reporting", "GET", "/plans/{plan_id}/reviews/{round_id}/export.csv", SIGNED_IN,
            url="/plans/{plan}/reviews/{round}/export.csv", units=csv_units(1), world_units=("A", "B")),
+    # the workbook, the draft report (DOCX) and its PDF: same rule as the CSV exports
+    *[Access("reporting", "GET", f"/plans/{{plan_id}}/export.{ext}", SIGNED_IN, url=f"/plans/{{plan}}/export.{ext}",
+             units=units, world_units=("A", "B")) for ext, units in DOCUMENT_UNITS.items()],
+    *[Access("reporting", "GET", f"/plans/{{plan_id}}/reviews/{{round_id}}/export.{ext}", SIGNED_IN,
+             url=f"/plans/{{plan}}/reviews/{{round}}/export.{ext}", units=units, world_units=("A", "B"))
+      for ext, units in DOCUMENT_UNITS.items()],
     Access("notifications", "GET", "/emails", SIGNED_IN, units=email_units, world_units=("BTG", "A", "B")),
     # the deliveries log: administrators and supervisors, each in scope; a unit officer or observer: 403
     Access("notifications", "GET", "/deliveries", OVERSEERS, units=email_units, world_units=DELIVERY_UNITS),
@@ -93,6 +126,8 @@ UNKNOWN = [
     ("reporting", "/plans/999999/export.csv"),
     ("reporting", "/plans/999999/progress"),
     ("reporting", "/plans/{plan}/reviews/999999/export.csv"),
+    *[("reporting", f"/plans/999999/export.{ext}") for ext in DOCUMENT_UNITS],
+    *[("reporting", f"/plans/{{plan}}/reviews/999999/export.{ext}") for ext in DOCUMENT_UNITS],
 ]
 
 

@@ -1,0 +1,1 @@
+"""Review documents built from the read model: XLSX workbooks, the DOCX draft report, its PDF."""
