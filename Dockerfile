@@ -19,6 +19,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PLANTRACK_DATA_DIR=/var/lib/plantrack
 
+# a serif font with Vietnamese letters, for the PDF export's own renderer (LibreOffice, which
+# converts the DOCX more faithfully, is left out of the image: it would triple its size)
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-liberation2 \
+ && rm -rf /var/lib/apt/lists/*
+
 COPY --from=build /wheels /tmp/wheels
 COPY requirements.lock /tmp/requirements.lock
 RUN pip install --no-index --find-links /tmp/wheels --constraint /tmp/requirements.lock plantrack \
