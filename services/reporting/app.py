@@ -2,14 +2,17 @@
 
 import asyncio
 import logging
+import re
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Query
 from fastapi.responses import Response
+from pydantic import BeforeValidator
 from sqlmodel import Session
 
 from services.reporting import consumers, exports, progress
@@ -27,6 +30,33 @@ from shared.validation import DbId
 from shared.vietnamese import local_date
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    """Only a YYYY-MM-DD text is a day (pydantic would also take a number of seconds since 1970)."""
+    if isinstance(value, str) and not ISO_DAY.fullmatch(value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    if not isinstance(value, str | date):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+AsOf = Annotated[date | None, BeforeValidator(_iso_day), Query(
+    description="A past Vietnamese day (YYYY-MM-DD; default today): each assignment as it stood at the end "
+                "of that day, from its status update history; due states on that day; assignments created "
+                "later left out. A future day is refused (422).")]
+
+
+def _as_of(as_of: date | None) -> tuple[date, date | None]:
+    """The day the figures are for, and the past day to rebuild from history (None: today, the live
+    read model). A future day is a 422 problem."""
+    today = local_date()
+    if as_of is None or as_of == today:
+        return today, None
+    if as_of > today:
+        raise Problem(422, f"as_of {as_of.isoformat()} is in the future (today is {today.isoformat()}).")
+    return as_of, as_of
 log = logging.getLogger("plantrack.reporting")
 
 
@@ -84,14 +114,17 @@ def create_app(settings: ReportingSettings | None = None) -> ConsumerAPI:
 
     @http.get("/plans/{plan_id}/export.csv", tags=["exports"], response_class=Response,
               responses={200: {"content": {"text/csv": {}}}})
-    def export_plan_csv(plan_id: DbId, principal: caller) -> Response:
-        """The plan's assignments in the caller's scope and their latest reported status, as CSV."""
-        today = local_date()
+    def export_plan_csv(plan_id: DbId, principal: caller, as_of: AsOf = None) -> Response:
+        """The plan's assignments in the caller's scope and their latest reported status (or, with
+        `as_of`, their status at the end of that day), as CSV."""
+        today, past = _as_of(as_of)
         with Session(engine) as session:
             plan = exports.get_plan(session, plan_id)
             if plan is None:
                 raise Problem(404, f"Plan {plan_id} is not known to the reporting service (yet).")
-            rows = [r for r in exports.plan_rows(session, plan_id) if principal.can_read(r.unit_id)]
+            source = (exports.plan_rows(session, plan_id) if past is None
+                      else progress.assignments_as_of(session, plan_id, past))
+            rows = [r for r in source if principal.can_read(r.unit_id)]
             body = exports.export_csv(plan, rows, today, settings.due_soon_days,
                                       kinds=progress.task_kinds(session, plan_id),
                                       names=progress.unit_names(session, {r.unit_id for r in rows}),
@@ -100,32 +133,41 @@ def create_app(settings: ReportingSettings | None = None) -> ConsumerAPI:
         return _csv_response(body, exports.export_filename(plan, today, "csv"))
 
     @http.get("/plans/{plan_id}/progress", tags=["progress"])
-    def plan_progress(plan_id: DbId, principal: caller) -> progress.PlanProgress:
-        """Where the plan stands in the caller's scope: assignments by status and due state, each unit,
-        each review round."""
+    def plan_progress(
+        plan_id: DbId, principal: caller, as_of: AsOf = None,
+        overdue_limit: Annotated[int, Query(ge=0, le=100_000, description="How many overdue assignments to list, "
+                                            "most days late first (overdue_total counts them all).")] = 100,
+    ) -> progress.PlanProgress:
+        """Where the plan stands in the caller's scope: assignments by status and due state, completion
+        and on-time rates, overdue assignments, each task with its indicators, each unit (its own plan,
+        inspections), each review round. With `as_of`, as it stood at the end of that day."""
+        today, past = _as_of(as_of)
         with Session(engine) as session:
-            result = progress.plan_progress(session, plan_id, local_date(), settings.due_soon_days,
-                                            scope=principal.scope)
+            result = progress.plan_progress(session, plan_id, today, settings.due_soon_days,
+                                            scope=principal.scope, as_of=past, overdue_limit=overdue_limit)
         if result is None:
             raise Problem(404, f"Plan {plan_id} is not known to the reporting service (yet).")
         return result
 
     @http.get("/plans/{plan_id}/reviews/{round_id}/export.csv", tags=["exports"], response_class=Response,
               responses={200: {"content": {"text/csv": {}}}})
-    def export_review_csv(plan_id: DbId, round_id: DbId, principal: caller) -> Response:
+    def export_review_csv(plan_id: DbId, round_id: DbId, principal: caller, as_of: AsOf = None) -> Response:
         """Each expected unit's review report in the round (those in the caller's scope): submitted on
-        time, late, or not yet, as CSV."""
+        time, late, or not yet (with `as_of`: by the end of that day), as CSV."""
+        today, past = _as_of(as_of)
+        until = progress.end_of_day(past) if past is not None else None
         with Session(engine) as session:
             round_ = progress.get_round(session, plan_id, round_id)
             if round_ is None:
                 raise Problem(404, f"Review round {round_id} of plan {plan_id} is not known to the reporting service.")
-            units = [u for u in progress.round_units(session, round_) if principal.can_read(u.unit_id)]
-            body = exports.review_csv(units, exports.latest_submissions(session, round_id))
-        return _csv_response(body, exports.review_filename(round_, local_date()))
+            units = [u for u in progress.round_units(session, round_, until=until) if principal.can_read(u.unit_id)]
+            body = exports.review_csv(units, progress.latest_submissions(session, round_id, until))
+        return _csv_response(body, exports.review_filename(round_, today))
 
-    def load_report(plan_id: int, round_id: int | None, principal: Principal) -> tuple[data.PlanReport, str]:
-        """The document figures in the caller's scope, and the file name's stem."""
-        today = local_date()
+    def load_report(plan_id: int, round_id: int | None, principal: Principal,
+                    as_of: date | None = None) -> tuple[data.PlanReport, str]:
+        """The document figures in the caller's scope (at the end of `as_of`), and the file name's stem."""
+        today, past = _as_of(as_of)
         with Session(engine) as session:
             plan = exports.get_plan(session, plan_id)
             if plan is None:
@@ -137,7 +179,7 @@ def create_app(settings: ReportingSettings | None = None) -> ConsumerAPI:
                     raise Problem(404, f"Review round {round_id} of plan {plan_id} is not known to the "
                                        "reporting service.")
             report = data.build_report(session, plan, today, settings.due_soon_days, can_read=principal.can_read,
-                                       round_=round_)
+                                       round_=round_, as_of=past)
         stem = (exports.round_document_stem(round_, today) if round_ is not None
                 else exports.export_filename(plan, today, "").rstrip("."))
         return report, stem
@@ -165,39 +207,39 @@ def create_app(settings: ReportingSettings | None = None) -> ConsumerAPI:
 
     @http.get("/plans/{plan_id}/export.xlsx", tags=["exports"], response_class=Response,
               responses={200: {"content": {XLSX: {}}}})
-    def export_plan_xlsx(plan_id: DbId, principal: caller) -> Response:
+    def export_plan_xlsx(plan_id: DbId, principal: caller, as_of: AsOf = None) -> Response:
         """The plan's workbook in the caller's scope: summary, per unit, per task, overdue, indicators."""
-        return xlsx_response(*load_report(plan_id, None, principal))
+        return xlsx_response(*load_report(plan_id, None, principal, as_of))
 
     @http.get("/plans/{plan_id}/reviews/{round_id}/export.xlsx", tags=["exports"], response_class=Response,
               responses={200: {"content": {XLSX: {}}}})
-    def export_review_xlsx(plan_id: DbId, round_id: DbId, principal: caller) -> Response:
+    def export_review_xlsx(plan_id: DbId, round_id: DbId, principal: caller, as_of: AsOf = None) -> Response:
         """The plan's workbook with the round's sheet: each expected unit's report and its content."""
-        return xlsx_response(*load_report(plan_id, round_id, principal))
+        return xlsx_response(*load_report(plan_id, round_id, principal, as_of))
 
     @http.get("/plans/{plan_id}/export.docx", tags=["exports"], response_class=Response,
               responses={200: {"content": {DOCX: {}}}})
-    def export_plan_docx(plan_id: DbId, principal: caller) -> Response:
+    def export_plan_docx(plan_id: DbId, principal: caller, as_of: AsOf = None) -> Response:
         """A draft report (Party document layout) of the plan to date, in the caller's scope."""
-        return docx_response(*load_report(plan_id, None, principal))
+        return docx_response(*load_report(plan_id, None, principal, as_of))
 
     @http.get("/plans/{plan_id}/reviews/{round_id}/export.docx", tags=["exports"], response_class=Response,
               responses={200: {"content": {DOCX: {}}}})
-    def export_review_docx(plan_id: DbId, round_id: DbId, principal: caller) -> Response:
+    def export_review_docx(plan_id: DbId, round_id: DbId, principal: caller, as_of: AsOf = None) -> Response:
         """A draft sơ kết / tổng kết report of the round, in the caller's scope."""
-        return docx_response(*load_report(plan_id, round_id, principal))
+        return docx_response(*load_report(plan_id, round_id, principal, as_of))
 
     @http.get("/plans/{plan_id}/export.pdf", tags=["exports"], response_class=Response,
               responses={200: {"content": {PDF: {}}}, 503: {"description": "No PDF renderer on this server."}})
-    def export_plan_pdf(plan_id: DbId, principal: caller) -> Response:
+    def export_plan_pdf(plan_id: DbId, principal: caller, as_of: AsOf = None) -> Response:
         """The plan's draft report as PDF."""
-        return pdf_response(*load_report(plan_id, None, principal))
+        return pdf_response(*load_report(plan_id, None, principal, as_of))
 
     @http.get("/plans/{plan_id}/reviews/{round_id}/export.pdf", tags=["exports"], response_class=Response,
               responses={200: {"content": {PDF: {}}}, 503: {"description": "No PDF renderer on this server."}})
-    def export_review_pdf(plan_id: DbId, round_id: DbId, principal: caller) -> Response:
+    def export_review_pdf(plan_id: DbId, round_id: DbId, principal: caller, as_of: AsOf = None) -> Response:
         """The round's draft report as PDF."""
-        return pdf_response(*load_report(plan_id, round_id, principal))
+        return pdf_response(*load_report(plan_id, round_id, principal, as_of))
 
     # no asyncapi_path: its page loads scripts from a CDN and its "try it out" route would let anyone
     # publish through this service's broker connection; the document is docs/asyncapi.json

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, DateTime, Text, text
+from sqlalchemy import JSON, Column, DateTime, Index, Text, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -189,6 +189,8 @@ class ReportUpdate(ReportingModel, table=True):
     computed from."""
 
     __tablename__ = "report_updates"
+    # an assignment's newest update by a day (progress and exports as of a date)
+    __table_args__ = (Index("ix_report_updates_assignment_time", "assignment_id", "reported_at", "version", "id"),)
 
     id: int = Field(primary_key=True, description="The update's id in the assignments service.")
     assignment_id: int = Field(index=True)

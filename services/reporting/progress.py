@@ -1,9 +1,18 @@
 """Plan progress from the read model: overall counts, each unit, each review round."""
 
-from collections import Counter
-from datetime import date, datetime
+import heapq
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, NamedTuple, Protocol
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
+from sqlalchemy import String, type_coerce
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from services.reporting.models import (
@@ -15,10 +24,11 @@ from services.reporting.models import (
     ReportTask,
     ReportUnit,
     ReportUnitPlan,
+    ReportUpdate,
 )
-from shared.due import DueState, assignment_due_state
+from shared.due import DueState, assignment_due_state, period_bounds
 from shared.events.base import as_utc
-from shared.vietnamese import STATUS_LABELS
+from shared.vietnamese import STATUS_LABELS, VIETNAM_TZ, local_date
 
 
 class AssignmentCounts(BaseModel):
@@ -88,6 +98,57 @@ class RoundProgress(BaseModel):
     units: list[RoundUnit]
 
 
+class OverdueAssignment(BaseModel):
+    """An assignment behind on `as_of`: past its deadline, or (ongoing) its unit missed the previous
+    period's report, whose last day then plays the deadline's part."""
+
+    assignment_id: int
+    task_code: str
+    task_title: str
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    due_state: str  # overdue or report_missing
+    due_on: date
+    days_late: int
+
+
+class IndicatorProgress(BaseModel):
+    """A task's indicator: the values the units reported, summed, against the task's target."""
+
+    code: str
+    name: str
+    unit_of_measure: str
+    target: float | None
+    achieved: float
+    reporting_units: int
+    rate: float | None = Field(description="achieved / target; null without a positive target.")
+
+
+class TaskProgress(BaseModel):
+    """One task: its assignments by status and due state, and its indicators."""
+
+    code: str
+    title: str
+    kind: str
+    due_on: date | None
+    assignments: int
+    completed: int
+    average_progress: float
+    by_status: dict[str, int]
+    by_due_state: dict[str, int]
+    indicators: list[IndicatorProgress]
+
+
+class UnitPlanCompleteness(BaseModel):
+    """How many of the units with assignments registered their own implementing plan."""
+
+    units_with_assignments: int
+    registered: int
+    rate: float = Field(description="registered / units_with_assignments (0 without assignments).")
+    missing: list[int] = Field(description="Ids of units with assignments and no registered plan.")
+
+
 class PlanProgress(BaseModel):
     """Where a plan stands on `as_of`."""
 
@@ -101,6 +162,15 @@ class PlanProgress(BaseModel):
     assignments: AssignmentCounts
     units: list[UnitProgress]
     review_rounds: list[RoundProgress]
+    completion_rate: float = Field(0.0, description="Completed / all assignments (0 without assignments).")
+    on_time_rate: float | None = Field(None, description="Of the completed assignments with a deadline, the share "
+                                                         "completed on or before it (null: none).")
+    overdue: list[OverdueAssignment] = Field(default_factory=list,
+                                             description="Most days late first; at most overdue_limit of them.")
+    overdue_total: int = Field(0, description="How many assignments are behind (the overdue list may be cut).")
+    tasks: list[TaskProgress] = Field(default_factory=list, description="In the plan's order.")
+    unit_plan_completeness: UnitPlanCompleteness | None = None
+    inspections_total: int = 0
 
 
 BEHIND = frozenset({DueState.OVERDUE, DueState.REPORT_MISSING})
@@ -112,8 +182,29 @@ def task_kinds(session: Session, plan_id: int) -> dict[int, str]:
     return {t.id: t.kind for t in session.exec(select(ReportTask).where(ReportTask.plan_id == plan_id)).all()}
 
 
+class DueFacts(Protocol):
+    """What the due state of an assignment is derived from (a ReportAssignment, or a narrow row)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def task_id(self) -> int: ...
+    @property
+    def task_kind(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def due_on(self) -> date | None: ...
+    @property
+    def completed_on(self) -> date | None: ...
+    @property
+    def assigned_on(self) -> date | None: ...
+    @property
+    def last_reported_on(self) -> date | None: ...
+
+
 def due_states(
-    plan: ReportPlan, assignments: list[ReportAssignment], today: date, soon_days: int,
+    plan: ReportPlan, assignments: Sequence[DueFacts], today: date, soon_days: int,
     kinds: dict[int, str] | None = None,
 ) -> dict[int, DueState]:
     """Each assignment's due state on `today`: an ongoing task's by the plan's reporting period.
@@ -139,14 +230,29 @@ def get_round(session: Session, plan_id: int, round_id: int) -> ReportReviewRoun
     return row if row is not None and row.plan_id == plan_id else None
 
 
-def round_units(session: Session, round_: ReportReviewRound, names: dict[int, str] | None = None) -> list[RoundUnit]:
+def round_submissions(session: Session, round_id: int, until: datetime | None = None
+                      ) -> Sequence[ReportReviewSubmission]:
+    """The round's submissions, oldest first; with `until`, only those submitted before it."""
+    query = select(ReportReviewSubmission).where(ReportReviewSubmission.round_id == round_id)
+    if until is not None:
+        query = query.where(col(ReportReviewSubmission.submitted_at) < until)
+    return session.exec(query.order_by(col(ReportReviewSubmission.submitted_at),
+                                       col(ReportReviewSubmission.id))).all()
+
+
+def latest_submissions(session: Session, round_id: int, until: datetime | None = None
+                       ) -> dict[int, ReportReviewSubmission]:
+    """Each unit's latest report in the round (submitted before `until`, if given)."""
+    return {s.unit_id: s for s in round_submissions(session, round_id, until)}
+
+
+def round_units(session: Session, round_: ReportReviewRound, names: dict[int, str] | None = None,
+                until: datetime | None = None) -> list[RoundUnit]:
     """Each expected unit's state in the round (in the round's order), then any unexpected submitter.
 
-    A unit's first submission decides whether it submitted on time."""
-    submissions = session.exec(
-        select(ReportReviewSubmission).where(ReportReviewSubmission.round_id == round_.id)
-        .order_by(col(ReportReviewSubmission.submitted_at), col(ReportReviewSubmission.id))
-    ).all()
+    A unit's first submission decides whether it submitted on time; with `until`, submissions from
+    then on are not known yet."""
+    submissions = round_submissions(session, round_.id, until)
     first: dict[int, ReportReviewSubmission] = {}
     for s in submissions:
         first.setdefault(s.unit_id, s)
@@ -186,65 +292,401 @@ def in_scope(unit_id: int, scope: frozenset[int] | None) -> bool:
     return scope is None or unit_id in scope
 
 
+# -- the state of each assignment at the end of a day, from the status update history ----------
+
+def end_of_day(day: date) -> datetime:
+    """The first moment (UTC) after the Vietnamese day `day`: updates reported before it count."""
+    return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(VIETNAM_TZ)).astimezone(UTC)
+
+
+def latest_update_id(as_of: date) -> Any:
+    """A scalar subquery, correlated to report_assignments: the id of the assignment's newest update
+    reported by the end of `as_of` (latest reported_at, then the highest version), or NULL."""
+    earlier = aliased(ReportUpdate)
+    return (sa_select(col(earlier.id))
+            .where(col(earlier.assignment_id) == col(ReportAssignment.id), col(earlier.reported_at) < end_of_day(as_of))
+            .order_by(col(earlier.reported_at).desc(), col(earlier.version).desc(), col(earlier.id).desc())
+            .limit(1).correlate(ReportAssignment).scalar_subquery())
+
+
+def existed_on(assigned_on: date | None, as_of: date) -> bool:
+    """True unless the assignment was created after `as_of` (unknown creation day: kept)."""
+    return assigned_on is None or assigned_on <= as_of
+
+
+UPDATE_STATE_COLUMNS = ("id", "status", "progress", "summary", "difficulties", "reported_by", "period",
+                        "review_state", "review_reason")
+
+
+def assignments_as_of(session: Session, plan_id: int, as_of: date) -> list[ReportAssignment]:
+    """The plan's assignments (in plan_rows order) as they stood at the end of the Vietnamese day
+    `as_of`, from the update history: each takes the content of its newest update reported by then
+    (not_started, 0 % and no content before any), that update's review only if reviewed by then
+    (else pending), and its report and completion days. Assignments created after `as_of` are left out.
+
+    The rows are taken out of `session` before they are changed: nothing is written back."""
+    from services.reporting.exports import plan_rows  # exports imports this module
+
+    raw = _Decoder()
+    query = (sa_select(col(ReportAssignment.id).label("assignment_id"),
+                       *(getattr(ReportUpdate, c) for c in UPDATE_STATE_COLUMNS),
+                       _raw(ReportUpdate.reported_at, "reported_at"), _raw(ReportUpdate.reviewed_at, "reviewed_at"),
+                       _raw(ReportUpdate.indicator_values, "indicator_values"),
+                       _raw(ReportUpdate.evidence_links, "evidence_links"))
+             .join(ReportUpdate, col(ReportUpdate.id) == latest_update_id(as_of))
+             .where(col(ReportAssignment.plan_id) == plan_id))
+    latest = {r.assignment_id: r for r in session.connection().execute(query).all()}
+    cutoff = end_of_day(as_of)
+    rows = []
+    for row in plan_rows(session, plan_id):
+        session.expunge(row)
+        if not existed_on(row.assigned_on, as_of):
+            continue
+        u = latest.get(row.id)
+        if u is None:
+            state: dict[str, Any] = dict(
+                status="not_started", progress=0, summary="", difficulties="", reported_by="", reported_at=None,
+                update_id=None, period="", indicator_values={}, evidence_links=[], last_reported_on=None,
+                completed_on=None, review_state="", review_reason="", reviewed_at=None, reviewed_update_id=None)
+        else:
+            reported_at, reviewed_at = raw.moment(u.reported_at), raw.moment(u.reviewed_at)
+            reported_on = raw.local_day(u.reported_at)
+            reviewed = reviewed_at is not None and reviewed_at < cutoff and u.review_state != "pending"
+            state = {c: getattr(u, c) for c in UPDATE_STATE_COLUMNS if c != "id"} | dict(
+                update_id=u.id, reported_at=reported_at, indicator_values=dict(raw.json(u.indicator_values) or {}),
+                evidence_links=list(raw.json(u.evidence_links) or []), last_reported_on=reported_on,
+                completed_on=reported_on if u.status == "completed" else None,
+                review_state=u.review_state if reviewed else "pending",
+                review_reason=u.review_reason if reviewed else "",
+                reviewed_at=reviewed_at if reviewed else None, reviewed_update_id=u.id if reviewed else None)
+        for key, value in state.items():
+            set_committed_value(row, key, value)
+        rows.append(row)
+    return rows
+
+
+class Line(NamedTuple):
+    """The columns of an assignment progress needs."""
+
+    id: int
+    task_id: int
+    task_code: str
+    task_title: str
+    task_kind: str
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    due_on: date | None
+    assigned_on: date | None
+    last_reported_on: date | None
+    status: str
+    progress: int
+    completed_on: date | None
+    indicator_values: dict[str, Any] | None
+
+
+def _raw(column: Any, name: str) -> Any:
+    """`column` without its result processing (SQLite's text dates and JSON are decoded, faster, by
+    _Decoder; PostgreSQL's driver gives them typed anyway)."""
+    return type_coerce(column, String).label(name)
+
+
+LINE_COLUMNS: tuple[Any, ...] = (ReportAssignment.id, ReportAssignment.task_id, ReportAssignment.task_code,
+                ReportAssignment.task_title, ReportAssignment.task_kind, ReportAssignment.unit_id,
+                ReportAssignment.unit_code, ReportAssignment.unit_name, _raw(ReportAssignment.due_on, "due_on"),
+                _raw(ReportAssignment.assigned_on, "assigned_on"),
+                _raw(ReportAssignment.last_reported_on, "last_reported_on"), ReportAssignment.status,
+                ReportAssignment.progress, _raw(ReportAssignment.completed_on, "completed_on"),
+                _raw(ReportAssignment.indicator_values, "indicator_values"))
+
+
+class _Decoder:
+    """Raw column values to Python, each distinct value decoded once."""
+
+    def __init__(self) -> None:
+        self._dates: dict[Any, date | None] = {None: None}
+        self._days: dict[Any, date] = {}
+        self._json: dict[str, Any] = {}
+
+    def to_date(self, value: Any) -> date | None:
+        found = self._dates.get(value, False)
+        if found is False:
+            found = self._dates[value] = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+        return found  # type: ignore[return-value]
+
+    def local_day(self, value: Any) -> date:
+        """The Vietnamese day of a stored moment (SQLite: naive UTC text)."""
+        found = self._days.get(value)
+        if found is None:
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+            found = self._days[value] = local_date(as_utc(moment))
+        return found
+
+    def moment(self, value: Any) -> datetime | None:
+        """A stored moment, with its time zone (SQLite: naive UTC text)."""
+        if value is None:
+            return None
+        return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+    def json(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        found = self._json.get(value)
+        if found is None:
+            found = self._json[value] = json.loads(value)
+        return found
+
+
+def progress_lines(session: Session, plan_id: int, as_of: date | None = None,
+                   scope: frozenset[int] | None = None) -> list[Line]:
+    """The plan's assignments in `scope` as narrow rows: as they are now (`as_of` None), or as they
+    stood at the end of `as_of` (see assignments_as_of). Rows may share their indicator dicts: read only."""
+    raw = _Decoder()
+    d = raw.to_date
+    if as_of is None:
+        query = sa_select(*LINE_COLUMNS)
+    else:  # each assignment with its newest update by then (NULLs: none)
+        query = (sa_select(*LINE_COLUMNS[:-1], col(ReportUpdate.status), col(ReportUpdate.progress),
+                           _raw(ReportUpdate.reported_at, "reported_at"),
+                           _raw(ReportUpdate.indicator_values, "update_indicator_values"))
+                 .outerjoin(ReportUpdate, col(ReportUpdate.id) == latest_update_id(as_of)))
+    found = session.connection().execute(query.where(col(ReportAssignment.plan_id) == plan_id)).all()
+    if as_of is None:
+        return [Line(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], d(r[8]), d(r[9]), d(r[10]), r[11], r[12],
+                     d(r[13]), raw.json(r[14]))
+                for r in found if scope is None or r[5] in scope]
+    lines = []
+    for r in found:
+        if scope is not None and r[5] not in scope:
+            continue
+        assigned_on = d(r[9])
+        if not existed_on(assigned_on, as_of):
+            continue
+        status = r[14]
+        if status is None:
+            lines.append(Line(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], d(r[8]), assigned_on, None,
+                              "not_started", 0, None, None))
+            continue
+        day = raw.local_day(r[16])
+        lines.append(Line(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], d(r[8]), assigned_on, day, status, r[15],
+                          day if status == "completed" else None, raw.json(r[17])))
+    return lines
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.replace(",", "."))
+        except ValueError:
+            return None
+    return None
+
+
+def _task_order(code: str) -> tuple[Any, ...]:
+    from services.reporting.exports import _task_sort_key  # exports imports this module
+
+    return _task_sort_key(code)
+
+
+def missed_deadline(plan: ReportPlan, line: DueFacts, state: DueState, today: date) -> date | None:
+    """The deadline an assignment behind on `today` missed: its own, or (ongoing, report missing)
+    the last day of the previous reporting period."""
+    if state is DueState.OVERDUE:
+        return line.due_on
+    if state is DueState.REPORT_MISSING:
+        start, _ = period_bounds(plan.reporting_period, today)
+        return start - timedelta(days=1)
+    return None
+
+
+def _due_states_memo(plan: ReportPlan, lines: list[Line], today: date, soon_days: int,
+                     kinds: dict[int, str]) -> list[DueState]:
+    """due_states() of narrow rows, in their order: each distinct combination of what the rule reads
+    is derived once (a one-off task does not read its report days, an ongoing one its deadline)."""
+    memo: dict[tuple[Any, ...], DueState] = {}
+    found = []
+    for a in lines:
+        kind = kinds.get(a.task_id, a.task_kind)
+        done = a.status == "completed"
+        key = ((True, done, a.assigned_on, a.last_reported_on) if kind == "ongoing"
+               else (False, done, a.due_on, a.completed_on if done else None))
+        state = memo.get(key)
+        if state is None:
+            state = memo[key] = assignment_due_state(
+                a.status, kind, a.due_on, today, completed_on=a.completed_on, period=plan.reporting_period,
+                assigned_on=a.assigned_on, last_reported_on=a.last_reported_on, soon_days=soon_days)
+        found.append(state)
+    return found
+
+
 def plan_progress(
     session: Session, plan_id: int, today: date, soon_days: int = 7, scope: frozenset[int] | None = None,
+    *, as_of: date | None = None, overdue_limit: int | None = None,
 ) -> PlanProgress | None:
     """The plan's progress on `today` over the units in `scope` (None: all), or None when the plan
-    is not known."""
+    is not known. `overdue_limit`: how many overdue assignments to list (None: all; the count is
+    always whole).
+
+    With `as_of`, each assignment's state at the end of that day (from its update history, see
+    assignments_as_of), due states on that day, and only assignments that existed by then; unit plans
+    issued, inspections made and round reports submitted by then."""
     plan = session.get(ReportPlan, plan_id)
     if plan is None:
         return None
-    assignments = [a for a in session.exec(select(ReportAssignment).where(ReportAssignment.plan_id == plan_id)).all()
-                   if in_scope(a.unit_id, scope)]
+    day = as_of or today
+    assignments = progress_lines(session, plan_id, as_of, scope)
     unit_plans = [p for p in session.exec(select(ReportUnitPlan).where(ReportUnitPlan.plan_id == plan_id)
                                           .order_by(col(ReportUnitPlan.issued_on), col(ReportUnitPlan.id))).all()
                   if in_scope(p.unit_id, scope)]
-    inspections = [i for i in session.exec(select(ReportInspection).where(ReportInspection.plan_id == plan_id)).all()
-                   if in_scope(i.unit_id, scope)]
+    inspection_query = select(col(ReportInspection.unit_id), col(ReportInspection.unit_name),
+                              col(ReportInspection.inspected_on)).where(ReportInspection.plan_id == plan_id)
+    inspections = [(i[0], i[1]) for i in session.exec(inspection_query).all()
+        if in_scope(i[0], scope) and (as_of is None or i[2] <= as_of)]
+    if as_of is not None:
+        unit_plans = [p for p in unit_plans if p.issued_on <= as_of]
     rounds = session.exec(select(ReportReviewRound).where(ReportReviewRound.plan_id == plan_id)
                           .order_by(col(ReportReviewRound.submit_by), col(ReportReviewRound.id))).all()
+    tasks = session.exec(select(ReportTask).where(ReportTask.plan_id == plan_id)).all()
+    kinds = {t.id: t.kind for t in tasks}
 
     # unit labels: the unit directory first, then the labels events carried
     names: dict[int, str] = {}
     codes: dict[int, str] = {}
-    labelled_rows: list[ReportAssignment | ReportUnitPlan] = [*assignments, *unit_plans]
+    labelled_rows: Iterable[Line | ReportUnitPlan] = [*assignments, *unit_plans]
     for labelled in labelled_rows:
-        names.setdefault(labelled.unit_id, labelled.unit_name)
-        codes.setdefault(labelled.unit_id, labelled.unit_code)
-    for i in inspections:
-        names.setdefault(i.unit_id, i.unit_name)
+        if labelled.unit_id not in names:
+            names[labelled.unit_id] = labelled.unit_name
+            codes[labelled.unit_id] = labelled.unit_code
+    for unit_id, unit_name in inspections:
+        names.setdefault(unit_id, unit_name)
     unit_ids = set(names) | {u for r in rounds for u in r.unit_ids if in_scope(u, scope)}
-    for unit in session.exec(select(ReportUnit).where(col(ReportUnit.id).in_(unit_ids))).all():
-        names[unit.id], codes[unit.id] = unit.name, unit.code
+    for unit in session.exec(select(ReportUnit.id, ReportUnit.name, ReportUnit.code)  # type: ignore[call-overload]
+                             .where(col(ReportUnit.id).in_(unit_ids))).all():
+        names[unit[0]], codes[unit[0]] = unit[1], unit[2]
 
-    round_progress = [_round_progress(r, [u for u in round_units(session, r, names) if in_scope(u.unit_id, scope)])
+    until = end_of_day(as_of) if as_of is not None else None
+    round_progress = [_round_progress(r, [u for u in round_units(session, r, names, until)
+                                          if in_scope(u.unit_id, scope)])
                       for r in rounds]
     for r in round_progress:
         for u in r.units:
             names.setdefault(u.unit_id, u.unit_name)
 
-    states = due_states(plan, assignments, today, soon_days, task_kinds(session, plan_id))
-    by_status = dict.fromkeys(STATUS_LABELS, 0) | Counter(a.status for a in assignments)
-    by_due = dict.fromkeys((s.value for s in DueState), 0) | Counter(s.value for s in states.values())
+    states = _due_states_memo(plan, assignments, day, soon_days, kinds)
+    status_keys = dict.fromkeys(STATUS_LABELS, 0)
+    due_keys = dict.fromkeys((s.value for s in DueState), 0)
+    by_status = status_keys | Counter(a.status for a in assignments)
+    by_due = due_keys | Counter(states)  # DueState is a str
+
+    # one pass over the assignments: per unit, per task, indicators, overdue
+    unit_counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # total, completed, behind
+    task_by_code = {t.code: t for t in tasks}
+    task_status: dict[str, Counter[str]] = defaultdict(Counter)
+    task_due: dict[str, Counter[str]] = defaultdict(Counter)
+    task_progress: dict[str, int] = defaultdict(int)
+    task_labels: dict[str, tuple[str, str, date | None]] = {
+        t.code: (t.title, t.kind, t.due_on) for t in tasks}
+    achieved: dict[tuple[str, str], list[float]] = {}
+    late: list[tuple[int, Line, DueState, date]] = []
+    for a, state in zip(assignments, states, strict=True):
+        counts = unit_counts[a.unit_id]
+        counts[0] += 1
+        counts[1] += a.status == "completed"
+        task_status[a.task_code][a.status] += 1
+        task_due[a.task_code][state] += 1
+        task_progress[a.task_code] += a.progress
+        if a.task_code not in task_labels:
+            task_labels[a.task_code] = (a.task_title, kinds.get(a.task_id, a.task_kind), a.due_on)
+        if state in BEHIND:
+            counts[2] += 1
+            missed = missed_deadline(plan, a, state, day)
+            if missed is not None:
+                late.append((-(day - missed).days, a, state, missed))
+        if a.indicator_values:
+            for key, value in a.indicator_values.items():
+                amount = _number(value)
+                if amount is not None:
+                    acc = achieved.setdefault((a.task_code, key), [0.0, 0])
+                    acc[0] += amount
+                    acc[1] += 1
+    order = {code: _task_order(code) for code in task_labels}
+    def lateness(x: tuple[int, Line, DueState, date]) -> tuple[Any, ...]:
+        return x[0], order[x[1].task_code], codes.get(x[1].unit_id, x[1].unit_code), x[1].id
+
+    first = (sorted(late, key=lateness) if overdue_limit is None or overdue_limit >= len(late)
+             else heapq.nsmallest(overdue_limit, late, key=lateness))
+    overdue = [OverdueAssignment(
+        assignment_id=a.id, task_code=a.task_code, task_title=a.task_title, unit_id=a.unit_id,
+        unit_code=codes.get(a.unit_id, a.unit_code), unit_name=names.get(a.unit_id, a.unit_name),
+        due_state=state.value, due_on=missed, days_late=-minus_days) for minus_days, a, state, missed in first]
+
+    task_rows = []
+    for code in sorted(set(task_status) | {t.code for t in tasks if t.indicators}, key=order.__getitem__):
+        title, kind, due_on = task_labels[code]
+        indicators = []
+        seen = set()
+        task = task_by_code.get(code)
+        for ind in (task.indicators or []) if task is not None else []:
+            ind_code = str(ind.get("code", ""))
+            seen.add(ind_code)
+            target = _number(ind.get("target"))
+            got, reporting = achieved.get((code, ind_code), (0.0, 0))
+            indicators.append(IndicatorProgress(
+                code=ind_code, name=str(ind.get("name") or ind_code), unit_of_measure=str(ind.get("unit_of_measure")
+                                                                                       or ""),
+                target=target, achieved=got, reporting_units=int(reporting),
+                rate=got / target if target else None))
+        for (t_code, ind_code), (got, reporting) in achieved.items():
+            if t_code == code and ind_code not in seen:
+                indicators.append(IndicatorProgress(code=ind_code, name=ind_code, unit_of_measure="", target=None,
+                                                    achieved=got, reporting_units=int(reporting), rate=None))
+        statuses = task_status.get(code, Counter())
+        total = sum(statuses.values())
+        task_rows.append(TaskProgress(
+            code=code, title=title, kind=kind, due_on=due_on, assignments=total, completed=statuses["completed"],
+            average_progress=task_progress.get(code, 0) / total if total else 0.0,
+            by_status=status_keys | statuses, by_due_state=due_keys | task_due.get(code, Counter()),
+            indicators=indicators))
+
+    plans_of: dict[int, list[UnitPlanRef]] = defaultdict(list)
+    for p in unit_plans:
+        plans_of[p.unit_id].append(UnitPlanRef(number=p.number, issued_on=p.issued_on, title=p.title, link=p.link))
+    inspected = Counter(unit_id for unit_id, _ in inspections)
+    rounds_of: dict[int, list[UnitRoundState]] = defaultdict(list)
+    for r in round_progress:
+        for u in r.units:
+            rounds_of[u.unit_id].append(UnitRoundState(round_id=r.id, state=u.state))
 
     units = []
     for unit_id in sorted(names, key=lambda u: (codes.get(u, "") == "", codes.get(u, ""), u)):
-        mine = [a for a in assignments if a.unit_id == unit_id]
-        plans = [UnitPlanRef(number=p.number, issued_on=p.issued_on, title=p.title, link=p.link)
-                 for p in unit_plans if p.unit_id == unit_id]
+        total, completed, behind = unit_counts.get(unit_id, (0, 0, 0))
+        plans = plans_of.get(unit_id, [])
         units.append(UnitProgress(
             unit_id=unit_id, unit_code=codes.get(unit_id, ""), unit_name=names[unit_id],
-            assignments_total=len(mine),
-            assignments_completed=sum(1 for a in mine if a.status == "completed"),
-            assignments_overdue=sum(1 for a in mine if states[a.id] in BEHIND),
-            unit_plan_registered=bool(plans), unit_plans=plans,
-            inspections=sum(1 for i in inspections if i.unit_id == unit_id),
-            review_rounds=[UnitRoundState(round_id=r.id, state=u.state)
-                           for r in round_progress for u in r.units if u.unit_id == unit_id],
+            assignments_total=total, assignments_completed=completed, assignments_overdue=behind,
+            unit_plan_registered=bool(plans), unit_plans=plans, inspections=inspected.get(unit_id, 0),
+            review_rounds=rounds_of.get(unit_id, []),
         ))
+
+    with_assignments = [u.unit_id for u in units if u.assignments_total]
+    missing = [u for u in with_assignments if u not in plans_of]
+    registered = len(with_assignments) - len(missing)
+    completed_total = by_status.get("completed", 0)
+    on_time, done_late = by_due[DueState.COMPLETED_ON_TIME], by_due[DueState.COMPLETED_LATE]
     return PlanProgress(
         plan_id=plan.id, number=plan.number, title=plan.title, status=plan.status, period=plan.period,
-        reporting_period=plan.reporting_period, as_of=today,
+        reporting_period=plan.reporting_period, as_of=day,
         assignments=AssignmentCounts(total=len(assignments), by_status=dict(by_status), by_due_state=by_due),
         units=units, review_rounds=round_progress,
+        completion_rate=completed_total / len(assignments) if assignments else 0.0,
+        on_time_rate=on_time / (on_time + done_late) if on_time + done_late else None,
+        overdue=overdue, overdue_total=len(late), tasks=task_rows,
+        unit_plan_completeness=UnitPlanCompleteness(
+            units_with_assignments=len(with_assignments), registered=registered,
+            rate=registered / len(with_assignments) if with_assignments else 0.0, missing=missing),
+        inspections_total=len(inspections),
     )

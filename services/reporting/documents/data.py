@@ -13,12 +13,18 @@ from services.reporting.models import (
     ReportAssignment,
     ReportPlan,
     ReportReviewRound,
-    ReportReviewSubmission,
     ReportTask,
     ReportUnit,
     ReportUnitPlan,
 )
-from services.reporting.progress import BEHIND, due_states, round_units
+from services.reporting.progress import (
+    BEHIND,
+    assignments_as_of,
+    due_states,
+    end_of_day,
+    latest_submissions,
+    round_units,
+)
 from shared.due import DueState
 from shared.events.base import as_utc
 from shared.vietnamese import STATUS_LABELS
@@ -180,13 +186,17 @@ def _number(value: object) -> float | None:
 
 def build_report(
     session: Session, plan: ReportPlan, today: date, soon_days: int, *, can_read: Callable[[int], bool],
-    round_: ReportReviewRound | None = None, quotes_per_task: int = 3,
+    round_: ReportReviewRound | None = None, quotes_per_task: int = 3, as_of: date | None = None,
 ) -> PlanReport:
     """The document figures of `plan` on `today` over the units `can_read` admits.
 
     With `round_`, also each unit's report in that review round (timing by its first submission,
-    content from its latest)."""
-    rows = [r for r in plan_rows(session, plan.id) if can_read(r.unit_id)]
+    content from its latest). With `as_of`, the assignments as they stood at the end of that day
+    (progress.assignments_as_of), due states on that day, and `today` is `as_of`."""
+    if as_of is not None:
+        today = as_of
+    source = plan_rows(session, plan.id) if as_of is None else assignments_as_of(session, plan.id, as_of)
+    rows = [r for r in source if can_read(r.unit_id)]
     tasks = session.exec(select(ReportTask).where(ReportTask.plan_id == plan.id)).all()
     kinds = {t.id: t.kind for t in tasks}
     unit_ids = {r.unit_id for r in rows}
@@ -198,7 +208,7 @@ def build_report(
 
     unit_plans = [p for p in session.exec(select(ReportUnitPlan).where(ReportUnitPlan.plan_id == plan.id)
                                           .order_by(col(ReportUnitPlan.issued_on), col(ReportUnitPlan.id))).all()
-                  if can_read(p.unit_id)]
+                  if can_read(p.unit_id) and (as_of is None or p.issued_on <= as_of)]
     plans_of: dict[int, list[str]] = defaultdict(list)
     for p in unit_plans:
         plans_of[p.unit_id].append(f"{p.number}, {p.issued_on.strftime('%d/%m/%Y')}")
@@ -258,7 +268,8 @@ def build_report(
             unit_lines[unit_id] = UnitLine(unit_id, p.unit_code, names.get(unit_id, p.unit_name), unit_plans=refs)
 
     known = {r.unit_id: names.get(r.unit_id, r.unit_name) for r in rows}
-    submissions = _submissions(session, round_, can_read, known) if round_ is not None else []
+    until = end_of_day(as_of) if as_of is not None else None
+    submissions = _submissions(session, round_, can_read, known, until) if round_ is not None else []
     ordered_tasks = sorted((t for t in task_lines.values() if t.assigned or t.indicators),
                            key=lambda t: _sort_key(t.code))
     return PlanReport(
@@ -272,16 +283,13 @@ def build_report(
 
 
 def _submissions(session: Session, round_: ReportReviewRound, can_read: Callable[[int], bool],
-                 known: dict[int, str]) -> list[SubmissionLine]:
-    latest: dict[int, ReportReviewSubmission] = {}
-    for s in session.exec(select(ReportReviewSubmission).where(ReportReviewSubmission.round_id == round_.id)
-                          .order_by(col(ReportReviewSubmission.submitted_at), col(ReportReviewSubmission.id))).all():
-        latest[s.unit_id] = s
+                 known: dict[int, str], until: datetime | None = None) -> list[SubmissionLine]:
+    latest = latest_submissions(session, round_.id, until)
     lines = []
     missing = [u for u in round_.unit_ids if u not in known]
     directory = session.exec(select(ReportUnit).where(col(ReportUnit.id).in_(missing))).all()
     names = known | {u.id: u.name for u in directory}
-    for u in round_units(session, round_, names):
+    for u in round_units(session, round_, names, until):
         if not can_read(u.unit_id):
             continue
         sub = latest.get(u.unit_id)

@@ -1,0 +1,285 @@
+"""Time plan progress (now and as of a past day) and every export on a large reporting read model.
+
+    .venv/bin/python scripts/bench_reporting.py [--units 200] [--tasks 50] [--updates 10] [--runs 5] [--json]
+
+Builds 200 units x 50 tasks = 10,000 assignments with 10 status updates each (100,000 rows, bulk
+inserted) in SQLite, and also in PostgreSQL when PLANTRACK_TEST_PG_URL is set (in a throwaway
+database, dropped afterwards). Each timing is the median of --runs runs of the functions the routes
+call (reading the read model and building the answer or the file, minus HTTP).
+Targets: progress <= 50 ms, progress?as_of <= 200 ms, each export <= 1 s."""
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import Engine, insert, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from services.reporting import exports, progress  # noqa: E402
+from services.reporting.documents import content, data, docx, pdf, xlsx  # noqa: E402
+from services.reporting.models import (  # noqa: E402
+    ReportAssignment,
+    ReportingModel,
+    ReportInspection,
+    ReportPlan,
+    ReportReviewRound,
+    ReportReviewSubmission,
+    ReportTask,
+    ReportUnit,
+    ReportUnitPlan,
+    ReportUpdate,
+)
+from shared.db import make_engine  # noqa: E402
+
+TODAY = date(2022, 9, 20)
+AS_OF = date(2022, 8, 15)
+LIMIT = 100  # the route's default overdue_limit
+TARGETS = {"progress": 0.050, "progress?as_of": 0.200, "progress (scoped, 20 units)": 0.050,
+           "progress (every overdue)": 0.200}
+EXPORT_TARGET = 1.0
+SUMMARY = "Đã tổ chức quán triệt cho toàn thể đảng viên; xây dựng kế hoạch cụ thể."
+
+
+def build(engine: Engine, units: int, tasks: int, updates_each: int) -> None:
+    """Bulk-insert the read model (one plan)."""
+    rnd = random.Random(41)
+    ind = [{"code": "lop", "name": "Số lớp", "unit_of_measure": "lớp", "target": 100}]
+    rows: dict[Any, list[dict[str, Any]]] = {m: [] for m in (
+        ReportUnit, ReportUnitPlan, ReportTask, ReportAssignment, ReportUpdate, ReportInspection,
+        ReportReviewSubmission)}
+    for u in range(1, units + 1):
+        rows[ReportUnit].append(dict(id=u, code=f"CB-{u:03d}", name=f"Chi bộ đơn vị số {u}", kind="party_cell"))
+        if u % 3:
+            rows[ReportUnitPlan].append(dict(id=u, plan_id=1, unit_id=u, unit_code=f"CB-{u:03d}",
+                                             unit_name=f"Chi bộ đơn vị số {u}", number=f"{u}-KH/CB",
+                                             issued_on=date(2022, 1, 10 + u % 200 // 10), title="Kế hoạch thực hiện",
+                                             link=""))
+        if u % 4 == 0:
+            rows[ReportInspection].append(dict(id=u, plan_id=1, unit_id=u, unit_name=f"Chi bộ đơn vị số {u}",
+                                               inspecting_unit_id=1, inspecting_unit_name="Ủy ban Kiểm tra",
+                                               kind="inspection", inspected_on=date(2022, 5, 1 + u % 28),
+                                               conclusion="Tốt", follow_ups=[]))
+        if u % 2:
+            rows[ReportReviewSubmission].append(dict(
+                id=u, round_id=1, plan_id=1, unit_id=u, unit_name=f"Chi bộ đơn vị số {u}",
+                submitted_at=datetime(2022, 7, 10, tzinfo=UTC), on_time=u % 4 == 1, link="", summary="Tóm tắt",
+                results="Kết quả", difficulties="Khó khăn", proposals="Kiến nghị"))
+    for t in range(1, tasks + 1):
+        rows[ReportTask].append(dict(id=t, plan_id=1, code=f"II.{t}", title=f"Nhiệm vụ trọng tâm số {t}",
+                                     kind="ongoing" if t % 10 == 0 else "one_off", due_on=date(2022, 6, 30),
+                                     indicators=ind))
+    start = datetime(2022, 1, 10, 2, tzinfo=UTC)
+    span = (datetime(2022, 9, 15, tzinfo=UTC) - start) / updates_each
+    n = update_id = 0
+    for t in range(1, tasks + 1):
+        for u in range(1, units + 1):
+            n += 1
+            status = rnd.choice(["not_started", "in_progress", "completed"])
+            history = []
+            for k in range(updates_each):
+                update_id += 1
+                last = k == updates_each - 1
+                s = status if last and status != "not_started" else "in_progress"
+                at = start + span * k + timedelta(hours=rnd.randint(0, 24 * 20))
+                history.append(dict(
+                    id=update_id, assignment_id=n, plan_id=1, unit_id=u, status=s,
+                    progress=100 if s == "completed" else min(90, 10 * (k + 1)), summary=SUMMARY if n % 2 else "",
+                    difficulties="Thiếu kinh phí." if n % 7 == 0 else "", indicator_values={"lop": rnd.randint(0, 3)},
+                    evidence_links=["https://vb.example/x.pdf"], period="", reported_by="Nguyễn Văn An",
+                    reported_at=at, version=k + 2, review_state="accepted" if k % 3 else "pending", review_reason="",
+                    reviewed_at=at + timedelta(days=1) if k % 3 else None))
+            rows[ReportUpdate].extend(history)
+            latest = history[-1]
+            rows[ReportAssignment].append(dict(
+                id=n, plan_id=1, task_id=t, task_code=f"II.{t}", task_title=f"Nhiệm vụ trọng tâm số {t}",
+                task_kind="ongoing" if t % 10 == 0 else "one_off", unit_id=u, unit_code=f"CB-{u:03d}",
+                unit_name=f"Chi bộ đơn vị số {u}", role="lead", due_on=date(2022, 6, 30),
+                assigned_on=date(2022, 1, 5) if n % 20 else date(2022, 7, 1),
+                last_reported_on=latest["reported_at"].date(), status=latest["status"], progress=latest["progress"],
+                summary=latest["summary"], difficulties=latest["difficulties"], reported_by=latest["reported_by"],
+                reported_at=latest["reported_at"],
+                completed_on=latest["reported_at"].date() if latest["status"] == "completed" else None,
+                version=latest["version"], update_id=latest["id"], indicator_values=latest["indicator_values"],
+                evidence_links=latest["evidence_links"], period="", review_state=latest["review_state"],
+                review_reason="", reviewed_update_id=None, reviewed_at=latest["reviewed_at"]))
+    with Session(engine) as session:
+        session.add(ReportPlan(id=1, number="41-KH/ĐUK", place="Trà Vinh", issued_on=date(2021, 12, 15),
+                               title="thực hiện Chương trình số 22-CTr/TU về phát triển kinh tế đô thị",
+                               issuer_name="Đảng ủy Khối các cơ quan và doanh nghiệp", status="published"))
+        session.add(ReportReviewRound(id=1, plan_id=1, plan_number="41-KH/ĐUK", kind="preliminary",
+                                      title="Sơ kết 6 tháng đầu năm 2022", period_end=date(2022, 6, 30),
+                                      submit_by=date(2022, 7, 15), unit_ids=list(range(1, units + 1))))
+        for model, values in rows.items():
+            for i in range(0, len(values), 5000):
+                session.execute(insert(model.__table__), values[i:i + 5000])  # type: ignore[attr-defined]
+        session.commit()
+    with engine.connect() as conn:  # fresh statistics for the planner
+        conn.execute(text("ANALYZE"))
+        conn.commit()
+
+
+def cases(engine: Engine, with_soffice: bool) -> dict[str, Callable[[], object]]:
+    """What each route does, by name."""
+    def in_session(fn: Callable[[Session], object]) -> Callable[[], object]:
+        def run() -> object:
+            with Session(engine) as s:
+                return fn(s)
+        return run
+
+    def report(s: Session, round_id: int | None = None, as_of: date | None = None) -> data.PlanReport:
+        plan = exports.get_plan(s, 1)
+        assert plan is not None
+        rnd = progress.get_round(s, 1, round_id) if round_id else None
+        return data.build_report(s, plan, TODAY, 7, can_read=lambda _: True, round_=rnd, as_of=as_of)
+
+    def csv_plan(s: Session, as_of: date | None = None) -> str:
+        plan = exports.get_plan(s, 1)
+        assert plan is not None
+        rows = exports.plan_rows(s, 1) if as_of is None else progress.assignments_as_of(s, 1, as_of)
+        return exports.export_csv(plan, rows, as_of or TODAY, 7, kinds=progress.task_kinds(s, 1),
+                                  names=progress.unit_names(s, {r.unit_id for r in rows}),
+                                  indicators=exports.indicator_labels(s, 1), unit_plans=exports.unit_plan_numbers(s, 1))
+
+    def csv_round(s: Session, as_of: date | None = None) -> str:
+        rnd = progress.get_round(s, 1, 1)
+        assert rnd is not None
+        until = progress.end_of_day(as_of) if as_of else None
+        return exports.review_csv(progress.round_units(s, rnd, until=until), progress.latest_submissions(s, 1, until))
+
+    found: dict[str, Callable[[], object]] = {
+        "progress": in_session(lambda s: progress.plan_progress(s, 1, TODAY, 7, overdue_limit=LIMIT)),
+        "progress?as_of": in_session(lambda s: progress.plan_progress(s, 1, TODAY, 7, as_of=AS_OF,
+                                                                      overdue_limit=LIMIT)),
+        "progress (scoped, 20 units)": in_session(
+            lambda s: progress.plan_progress(s, 1, TODAY, 7, scope=frozenset(range(1, 21)), overdue_limit=LIMIT)),
+        "progress (every overdue)": in_session(lambda s: progress.plan_progress(s, 1, TODAY, 7)),
+        "export.csv": in_session(csv_plan),
+        "export.csv?as_of": in_session(lambda s: csv_plan(s, AS_OF)),
+        "round export.csv": in_session(csv_round),
+        "export.xlsx": in_session(lambda s: xlsx.write_workbook(report(s))),
+        "export.xlsx?as_of": in_session(lambda s: xlsx.write_workbook(report(s, as_of=AS_OF))),
+        "round export.xlsx": in_session(lambda s: xlsx.write_workbook(report(s, 1))),
+        "export.docx": in_session(lambda s: docx.write_docx(content.build_document(report(s)))),
+        "export.docx?as_of": in_session(lambda s: docx.write_docx(content.build_document(report(s, as_of=AS_OF)))),
+        "round export.docx": in_session(lambda s: docx.write_docx(content.build_document(report(s, 1)))),
+    }
+    if pdf.fallback_available():
+        found["export.pdf (fpdf2)"] = in_session(lambda s: pdf.draw_pdf(content.build_document(report(s))))
+        found["export.pdf?as_of (fpdf2)"] = in_session(
+            lambda s: pdf.draw_pdf(content.build_document(report(s, as_of=AS_OF))))
+    binary = pdf.soffice() if with_soffice else None
+    if binary:
+        found["export.pdf (soffice)"] = in_session(
+            lambda s: pdf.docx_to_pdf(docx.write_docx(content.build_document(report(s))), binary))
+    return found
+
+
+def median_of(work: Callable[[], object], runs: int) -> float:
+    work()  # warm-up: imports, caches, the database's pages
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def target(name: str) -> float:
+    return TARGETS.get(name, EXPORT_TARGET)
+
+
+@contextmanager
+def sqlite_engine() -> Iterator[Engine]:
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/bench.db")
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+@contextmanager
+def postgres_engine(url: str) -> Iterator[Engine]:
+    name = f"plantrack_bench_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(url).set(database=name).render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+SUGGESTED_INDEX = ("CREATE INDEX ix_report_updates_assignment_reported "
+                   "ON report_updates (assignment_id, reported_at, version, id)")
+
+
+def bench(label: str, engine: Engine, args: argparse.Namespace) -> dict[str, Any]:
+    ReportingModel.metadata.create_all(engine)
+    if args.suggested_index:  # not in the models yet: what progress?as_of would like
+        with engine.begin() as conn:
+            conn.execute(text(SUGGESTED_INDEX))
+    start = time.perf_counter()
+    build(engine, args.units, args.tasks, args.updates)
+    built = time.perf_counter() - start
+    results = {name: median_of(work, args.runs) for name, work in cases(engine, args.soffice).items()}
+    return {"database": label + (" + suggested index" if args.suggested_index else ""), "units": args.units,
+            "tasks": args.tasks, "assignments": args.units * args.tasks,
+            "updates": args.units * args.tasks * args.updates, "build_s": round(built, 2), "runs": args.runs,
+            "median_ms": {k: round(v * 1000, 1) for k, v in results.items()},
+            "target_ms": {k: target(k) * 1000 for k in results},
+            "ok": all(v <= target(k) for k, v in results.items())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--units", type=int, default=200)
+    parser.add_argument("--tasks", type=int, default=50)
+    parser.add_argument("--updates", type=int, default=10, help="status updates per assignment")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--soffice", action="store_true", help="also time PDF through LibreOffice")
+    parser.add_argument("--no-pg", action="store_true", help="SQLite only, even with PLANTRACK_TEST_PG_URL set")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--suggested-index", action="store_true",
+                        help="also create report_updates (assignment_id, reported_at, version, id)")
+    args = parser.parse_args()
+    results = []
+    with sqlite_engine() as engine:
+        results.append(bench("sqlite", engine, args))
+    pg_url = os.environ.get("PLANTRACK_TEST_PG_URL")
+    if pg_url and not args.no_pg:
+        with postgres_engine(pg_url) as engine:
+            results.append(bench("postgresql", engine, args))
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for r in results:
+            print(f"\n{r['database']}: {r['assignments']} assignments, {r['updates']} updates "
+                  f"(built in {r['build_s']} s); median of {r['runs']} runs")
+            print(f"{'case':<30} {'median ms':>10} {'target ms':>10}")
+            for name, ms in r["median_ms"].items():
+                flag = "" if ms <= r["target_ms"][name] else "  OVER"
+                print(f"{name:<30} {ms:>10.1f} {r['target_ms'][name]:>10.0f}{flag}")
+    sys.exit(0 if all(r["ok"] for r in results) else 1)
+
+
+if __name__ == "__main__":
+    main()
