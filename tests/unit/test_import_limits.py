@@ -115,9 +115,13 @@ def test_the_seed_document_still_reads_the_same_under_a_time_limit() -> None:
 def test_a_parse_past_its_time_limit_raises() -> None:
     text = document(numbered_body(1_000_000))
     started = time.perf_counter()
+    parse_plan(text, timeout=60)
+    whole = time.perf_counter() - started
+    started = time.perf_counter()
     with pytest.raises(ParseTimeout, match="seconds"):
         parse_plan(text, timeout=0.05)
-    assert time.perf_counter() - started < 0.5
+    # stopped early: a fraction of the whole parse (relative, so a loaded CI machine slows both alike)
+    assert time.perf_counter() - started < whole / 2
 
 
 def test_the_time_limit_can_come_from_the_context() -> None:
