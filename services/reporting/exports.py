@@ -17,7 +17,7 @@ from services.reporting.models import (
     ReportTask,
     ReportUnitPlan,
 )
-from services.reporting.progress import RoundUnit, due_states
+from services.reporting.progress import RoundUnit, due_states, task_sort_key
 from shared.validation import strip_invisible
 from shared.vietnamese import (
     DUE_STATE_LABELS,
@@ -42,18 +42,10 @@ REVIEW_CSV_EXTRA_HEADER = ["Tóm tắt", "Kết quả đạt được", "Khó kh
 REVIEW_STATE_LABELS: dict[str, str] = {"pending": "Chờ duyệt", "accepted": "Đã chấp nhận", "returned": "Bị trả lại"}
 
 
-def _task_sort_key(code: str) -> tuple:
-    parts = []
-    for part in code.split("."):
-        roman = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10}
-        parts.append((0, roman[part], "") if part in roman else (1, int(part), "") if part.isdigit() else (2, 0, part))
-    return tuple(parts)
-
-
 def plan_rows(session: Session, plan_id: int) -> list[ReportAssignment]:
     """The plan's assignments in document order, then by unit."""
     rows = session.exec(select(ReportAssignment).where(ReportAssignment.plan_id == plan_id)).all()
-    return sorted(rows, key=lambda r: (_task_sort_key(r.task_code), r.unit_code, r.id))
+    return sorted(rows, key=lambda r: (task_sort_key(r.task_code), r.unit_code, r.id))
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

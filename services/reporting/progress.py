@@ -473,7 +473,17 @@ def progress_lines(session: Session, plan_id: int, as_of: date | None = None,
     return lines
 
 
-def _number(value: object) -> float | None:
+def task_sort_key(code: str) -> tuple[Any, ...]:
+    """Document order of task codes: roman numerals, then numbers, then letters (II.2.a)."""
+    parts = []
+    for part in code.split("."):
+        roman = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10}
+        parts.append((0, roman[part], "") if part in roman else (1, int(part), "") if part.isdigit() else (2, 0, part))
+    return tuple(parts)
+
+
+def as_number(value: object) -> float | None:
+    """An indicator value or target as a number ("12,5" too), or None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -484,12 +494,6 @@ def _number(value: object) -> float | None:
         except ValueError:
             return None
     return None
-
-
-def _task_order(code: str) -> tuple[Any, ...]:
-    from services.reporting.exports import _task_sort_key  # exports imports this module
-
-    return _task_sort_key(code)
 
 
 def missed_deadline(plan: ReportPlan, line: DueFacts, state: DueState, today: date) -> date | None:
@@ -608,12 +612,12 @@ def plan_progress(
                 late.append((-(day - missed).days, a, state, missed))
         if a.indicator_values:
             for key, value in a.indicator_values.items():
-                amount = _number(value)
+                amount = as_number(value)
                 if amount is not None:
                     acc = achieved.setdefault((a.task_code, key), [0.0, 0])
                     acc[0] += amount
                     acc[1] += 1
-    order = {code: _task_order(code) for code in task_labels}
+    order = {code: task_sort_key(code) for code in task_labels}
     def lateness(x: tuple[int, Line, DueState, date]) -> tuple[Any, ...]:
         return x[0], order[x[1].task_code], codes.get(x[1].unit_id, x[1].unit_code), x[1].id
 
@@ -633,7 +637,7 @@ def plan_progress(
         for ind in (task.indicators or []) if task is not None else []:
             ind_code = str(ind.get("code", ""))
             seen.add(ind_code)
-            target = _number(ind.get("target"))
+            target = as_number(ind.get("target"))
             got, reporting = achieved.get((code, ind_code), (0.0, 0))
             indicators.append(IndicatorProgress(
                 code=ind_code, name=str(ind.get("name") or ind_code), unit_of_measure=str(ind.get("unit_of_measure")

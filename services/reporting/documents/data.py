@@ -7,7 +7,6 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from services.reporting.exports import _task_sort_key as _sort_key
 from services.reporting.exports import plan_rows
 from services.reporting.models import (
     ReportAssignment,
@@ -19,11 +18,13 @@ from services.reporting.models import (
 )
 from services.reporting.progress import (
     BEHIND,
+    as_number,
     assignments_as_of,
     due_states,
     end_of_day,
     latest_submissions,
     round_units,
+    task_sort_key,
 )
 from shared.due import DueState
 from shared.events.base import as_utc
@@ -171,19 +172,6 @@ class PlanReport:
         return found
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.replace(",", "."))
-        except ValueError:
-            return None
-    return None
-
-
 def build_report(
     session: Session, plan: ReportPlan, today: date, soon_days: int, *, can_read: Callable[[int], bool],
     round_: ReportReviewRound | None = None, quotes_per_task: int = 3, as_of: date | None = None,
@@ -217,13 +205,13 @@ def build_report(
     task_lines: dict[str, TaskLine] = {}
     task_by_id = {t.id: t for t in tasks}
     indicator_lines: dict[tuple[str, str], IndicatorLine] = {}
-    for task_row in sorted(tasks, key=lambda t: _sort_key(t.code)):
+    for task_row in sorted(tasks, key=lambda t: task_sort_key(t.code)):
         line = task_lines.setdefault(task_row.code, TaskLine(task_row.code, task_row.title, task_row.kind,
                                                              task_row.due_on))
         for ind in task_row.indicators or []:
             code = str(ind.get("code", ""))
             item = IndicatorLine(task_row.code, code, str(ind.get("name", code)), str(ind.get("unit_of_measure", "")),
-                                 _number(ind.get("target")))
+                                 as_number(ind.get("target")))
             indicator_lines[(task_row.code, code)] = item
             line.indicators.append(item)
     overdue = []
@@ -253,7 +241,7 @@ def build_report(
         if behind:
             overdue.append(r)
         for key, value in (r.indicator_values or {}).items():
-            amount = _number(value)
+            amount = as_number(value)
             if amount is None:
                 continue
             ind_line = indicator_lines.get((r.task_code, key))
@@ -271,7 +259,7 @@ def build_report(
     until = end_of_day(as_of) if as_of is not None else None
     submissions = _submissions(session, round_, can_read, known, until) if round_ is not None else []
     ordered_tasks = sorted((t for t in task_lines.values() if t.assigned or t.indicators),
-                           key=lambda t: _sort_key(t.code))
+                           key=lambda t: task_sort_key(t.code))
     return PlanReport(
         plan=plan, today=today, rows=rows, states=states, kinds=kinds, names=names, by_status=dict(by_status),
         by_due_state=by_due, units=sorted(unit_lines.values(), key=lambda u: (u.code == "", u.code, u.unit_id)),
