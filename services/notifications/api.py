@@ -1,9 +1,10 @@
-"""HTTP routes of the notifications service: the deliveries log, preferences, one-click unsubscribe."""
+"""HTTP routes of the notifications service: the emails list, the deliveries log, preferences and
+one-click unsubscribe."""
 
 import html
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
@@ -114,6 +115,27 @@ def router(room: Mailroom, wake_sender: Callable[[], None]) -> APIRouter:
         if principal.role not in {"admin", "supervisor"}:
             raise Problem(403, "Only administrators and supervisors read the deliveries log.")
         return principal
+
+    @api.get("/emails", tags=["emails"])
+    def list_emails(
+        principal: caller,
+        status: Annotated[str | None, Query(pattern="^(pending|sent|failed)$")] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> list[dict[str, Any]]:
+        """Recent outgoing emails to officials in the caller's scope, and their delivery state (the
+        deliveries log, /deliveries, has filters and warnings too)."""
+        query = (select(OutgoingEmail).where(OutgoingEmail.recipient != "")
+                 .order_by(col(OutgoingEmail.id).desc()).limit(limit))
+        if principal.scope is not None:
+            query = query.where(col(OutgoingEmail.recipient_unit_id).in_(principal.scope))
+        if status is not None:
+            query = _where_status(query, cast(DeliveryStatus, status))
+        with Session(engine) as session:
+            return [
+                row.model_dump(include={"id", "event_id", "recipient", "recipient_unit_id", "subject", "correlation_id",
+                                        "created_at", "sent_at", "failed_at", "attempts", "last_error"})
+                for row in session.exec(query).all()
+            ]
 
     @api.get("/deliveries", tags=["deliveries"])
     def list_deliveries(

@@ -6,10 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, Query
-from sqlmodel import Session, col, select
+from fastapi import FastAPI
 
 from services.notifications import api, consumers
 from services.notifications.mailer import SmtpSender
@@ -19,7 +17,6 @@ from services.notifications.scanner import Scanner
 from services.notifications.settings import NotificationsSettings
 from shared.db import make_engine, migrate, ping
 from shared.http import health_router, install_common
-from shared.identity.auth import Principal, bearer_auth
 from shared.logging import setup_logging
 from shared.messaging.broker import declare_dead_letter_queues, make_broker
 from shared.messaging.consumer_api import ConsumerAPI, consumer_api
@@ -81,33 +78,6 @@ def create_app(settings: NotificationsSettings | None = None) -> ConsumerAPI:
         return consumers_ready(broker)
 
     http.include_router(health_router({"database": database_ok, "consumers": consumers_ok}))
-
-    caller = Annotated[Principal, Depends(bearer_auth(engine))]
-
-    @http.get("/emails", tags=["emails"])
-    def list_emails(
-        principal: caller,
-        status: Annotated[str | None, Query(pattern="^(pending|sent|failed)$")] = None,
-        limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    ) -> list[dict]:
-        """Recent outgoing emails to officials in the caller's scope, and their delivery state (the
-        deliveries log, /deliveries, has filters and warnings too)."""
-        query = (select(OutgoingEmail).where(OutgoingEmail.recipient != "")
-                 .order_by(OutgoingEmail.id.desc()).limit(limit))  # type: ignore[union-attr]
-        if principal.scope is not None:
-            query = query.where(col(OutgoingEmail.recipient_unit_id).in_(principal.scope))
-        if status == "sent":
-            query = query.where(OutgoingEmail.sent_at.is_not(None))  # type: ignore[union-attr]
-        elif status == "failed":
-            query = query.where(OutgoingEmail.failed_at.is_not(None))  # type: ignore[union-attr]
-        elif status == "pending":
-            query = query.where(OutgoingEmail.sent_at.is_(None), OutgoingEmail.failed_at.is_(None))  # type: ignore[union-attr]
-        with Session(engine) as session:
-            return [
-                row.model_dump(include={"id", "event_id", "recipient", "recipient_unit_id", "subject", "correlation_id",
-                                        "created_at", "sent_at", "failed_at", "attempts", "last_error"})
-                for row in session.exec(query).all()
-            ]
 
     http.include_router(api.router(room, worker.notify))
 
