@@ -7,20 +7,21 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from services.notifications import directory, preferences
+from services.notifications import preferences
+from services.notifications.claims import claiming
+from services.notifications.directory import Directory
 from services.notifications.dispatch import Outcome, Stationery, occasion_id
 from services.notifications.mailroom import Mailroom
-from services.notifications.models import DigestItem, Occasion, OutgoingEmail
+from services.notifications.models import DigestItem, OutgoingEmail
 from services.notifications.recipients import Recipient
 from services.notifications.rendering import render
 from services.notifications.rules import CATEGORY_LABELS_VI, Category
-from shared.db import session_scope
 
 log = logging.getLogger("plantrack.notifications")
 DROPPED = -1  # digest_email_id of items whose official left before their digest went out
 
 
-def send_due(room: Mailroom, paper: Stationery, now: datetime) -> Outcome:
+def send_due(room: Mailroom, paper: Stationery, here: Directory, now: datetime) -> Outcome:
     """Write the digests whose hour has come today (local time), once per official and day."""
     outcome = Outcome()
     local = now.astimezone(paper.tz)
@@ -29,21 +30,19 @@ def send_due(room: Mailroom, paper: Stationery, now: datetime) -> Outcome:
             col(DigestItem.digest_email_id).is_(None), col(DigestItem.created_at) <= now)).all()))
         due = [o for o in waiting if local.hour >= preferences.of_key(session, o, "", paper.defaults).digest_hour]
     for official_id in due:
-        outcome.emails += _send(room, paper, official_id, now)
+        outcome.emails += _send(room, paper, here, official_id, now)
     return outcome
 
 
-def _send(room: Mailroom, paper: Stationery, official_id: int, now: datetime) -> int:
+def _send(room: Mailroom, paper: Stationery, here: Directory, official_id: int, now: datetime) -> int:
     local = now.astimezone(paper.tz)
     key = f"digest:{official_id}:{local.date()}"
     try:
-        with session_scope(room.engine) as session:
-            session.add(Occasion(key=key, claimed_at=now))
-            session.flush()
+        with claiming(room.engine, [key], now) as session:
             items = session.exec(select(DigestItem).where(
                 DigestItem.official_id == official_id, col(DigestItem.digest_email_id).is_(None),
                 col(DigestItem.created_at) <= now).order_by(col(DigestItem.created_at), col(DigestItem.id))).all()
-            official = next((o for o in directory.current(session).officials if o.id == official_id), None)
+            official = next((o for o in here.officials if o.id == official_id), None)
             if official is None or not official.active or not items:
                 for item in items:
                     item.digest_email_id = DROPPED

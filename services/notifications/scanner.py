@@ -8,10 +8,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from services.notifications import digests, directory
+from services.notifications.claims import claiming
+from services.notifications.directory import Directory
 from services.notifications.dispatch import Outcome, Source, Stationery, deliver, occasion_id
 from services.notifications.mailroom import Mailroom
 from services.notifications.models import (
@@ -33,7 +36,6 @@ from services.notifications.occasions import (
 from services.notifications.periods import every_vi
 from services.notifications.recipients import audience
 from services.notifications.rules import RULES
-from shared.db import session_scope
 from shared.events.base import utcnow
 
 log = logging.getLogger("plantrack.notifications")
@@ -56,15 +58,17 @@ def scan(room: Mailroom, now: datetime | None = None) -> Outcome:
     times: every email it writes is claimed once."""
     now = now or utcnow()
     paper = room.paper()  # before any transaction: on SQLite a first read of the key would wait on it
+    with Session(room.engine) as session:
+        here = directory.current(session)  # once per pass, not once per occasion
     total = Outcome()
-    total += announce_assignments(room, paper, now)
-    for found in find(room, paper, now):
-        total += _claim(room, paper, found, now)
-    total += digests.send_due(room, paper, now)
+    total += announce_assignments(room, paper, here, now)
+    for found in find(room, paper, here, now):
+        total += _claim(room, paper, here, found, now)
+    total += digests.send_due(room, paper, here, now)
     return total
 
 
-def find(room: Mailroom, paper: Stationery, now: datetime) -> list[Found]:
+def find(room: Mailroom, paper: Stationery, here: Directory, now: datetime) -> list[Found]:
     """The occasions due at `now` that nobody has claimed yet."""
     today = paper.today(now)
     timing = timing_of(room)
@@ -82,14 +86,14 @@ def find(room: Mailroom, paper: Stationery, now: datetime) -> list[Found]:
         for r in session.exec(select(RoundFact)).all():
             plan = plans.get(r.plan_id)
             found += round_occasions(r, submitted[r.id], plan, today, timing, plan.issuer_unit_id if plan else None)
-        found += _unit_plans(session, [plans[i] for i in published], today, timing, paper)
+        found += _unit_plans(session, [plans[i] for i in published], here, today, timing, paper)
         claimed = _claimed(session, [f.key for f in found])
     return [f for f in found if f.key not in claimed]
 
 
-def _unit_plans(session: Session, plans: list[PlanFact], today: date, timing: Timing,
+def _unit_plans(session: Session, plans: list[PlanFact], here: Directory, today: date, timing: Timing,
                 paper: Stationery) -> list[Found]:
-    units = directory.current(session).units
+    units = here.units
     found: list[Found] = []
     for plan in plans:
         if plan.published_at is None:
@@ -109,13 +113,11 @@ def _claimed(session: Session, keys: list[str]) -> set[str]:
     return claimed
 
 
-def _claim(room: Mailroom, paper: Stationery, found: Found, now: datetime) -> Outcome:
+def _claim(room: Mailroom, paper: Stationery, here: Directory, found: Found, now: datetime) -> Outcome:
     """Claim the occasion and write its emails in one transaction; nothing if it was claimed already."""
     try:
-        with session_scope(room.engine) as session:
-            session.add(Occasion(key=found.key, claimed_at=now))
-            session.flush()
-            return _deliver(session, paper, found, now)
+        with claiming(room.engine, [found.key], now) as session:
+            return _deliver(session, paper, here, found, now)
     except IntegrityError:
         log.info("occasion claimed elsewhere", extra={"occasion": found.key})
     except _NotYet as exc:
@@ -123,8 +125,7 @@ def _claim(room: Mailroom, paper: Stationery, found: Found, now: datetime) -> Ou
     return Outcome()
 
 
-def _deliver(session: Session, paper: Stationery, found: Found, now: datetime) -> Outcome:
-    here = directory.current(session)
+def _deliver(session: Session, paper: Stationery, here: Directory, found: Found, now: datetime) -> Outcome:
     context = dict(found.context)
     missing_ids = context.pop("missing_unit_ids", None)
     needed = [found.unit_id, *(missing_ids or [])]
@@ -149,7 +150,7 @@ def _link(paper: Stationery, found: Found) -> str:
     return paper.link("")
 
 
-def announce_assignments(room: Mailroom, paper: Stationery, now: datetime) -> Outcome:
+def announce_assignments(room: Mailroom, paper: Stationery, here: Directory, now: datetime) -> Outcome:
     """Tell each unit, in one email per plan, the tasks it was given on a published plan (its plan's
     publication, or a later assignment), once per assignment."""
     total = Outcome()
@@ -159,30 +160,24 @@ def announce_assignments(room: Mailroom, paper: Stationery, now: datetime) -> Ou
         fresh = session.exec(select(AssignmentFact).where(
             col(AssignmentFact.plan_id).in_(list(plans)), AssignmentFact.given_notified == False)  # noqa: E712
             .order_by(col(AssignmentFact.id))).all()
-    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    groups: dict[tuple[int, int], list[AssignmentFact]] = defaultdict(list)
     for a in fresh:
-        groups[(a.plan_id, a.unit_id)].append(a.id)
-    for (plan_id, unit_id), ids in groups.items():
-        total += _announce(room, paper, plans[plan_id], unit_id, ids, now)
+        groups[(a.plan_id, a.unit_id)].append(a)
+    for (plan_id, unit_id), given in groups.items():
+        total += _announce(room, paper, here, plans[plan_id], unit_id, given, now)
     return total
 
 
-def _announce(room: Mailroom, paper: Stationery, plan: PlanFact, unit_id: int, ids: list[int],
-              now: datetime) -> Outcome:
+def _announce(room: Mailroom, paper: Stationery, here: Directory, plan: PlanFact, unit_id: int,
+              given: list[AssignmentFact], now: datetime) -> Outcome:
+    ids = [a.id for a in given]
     try:
-        with session_scope(room.engine) as session:
-            for i in ids:
-                session.add(Occasion(key=f"given:{i}", claimed_at=now))
-            session.flush()
-            rows = [session.get(AssignmentFact, i) for i in ids]
-            here = directory.current(session)
+        with claiming(room.engine, [f"given:{i}" for i in ids], now) as session:
             if unit_id not in here.units:
                 raise _NotYet(f"unit {unit_id} not in the directory yet")
+            session.execute(update(AssignmentFact).where(col(AssignmentFact.id).in_(ids)).values(given_notified=True))
             items = []
-            for a in rows:
-                assert a is not None
-                a.given_notified = True
-                session.add(a)
+            for a in given:
                 items.append({"task_code": a.task_code, "task_title": a.task_title, "role": a.role,
                               "due_on": a.due_on, "ongoing": a.task_kind == "ongoing",
                               "period_label": every_vi(plan.reporting_period) if a.task_kind == "ongoing" else "",
