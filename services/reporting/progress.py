@@ -1,17 +1,14 @@
 """Plan progress from the read model: overall counts, each unit, each review round."""
 
-import heapq
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, NamedTuple, Protocol
-from zoneinfo import ZoneInfo
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 from sqlalchemy import String, type_coerce
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -26,9 +23,21 @@ from services.reporting.models import (
     ReportUnitPlan,
     ReportUpdate,
 )
-from shared.due import DueState, assignment_due_state, period_bounds
+from services.reporting.tallies import (
+    DueRule,
+    end_of_day,
+    indicator_sets,
+    latest_update_id,
+    most_behind,
+    plan_lines,
+    task_groups,
+    task_labels,
+    unit_groups,
+    unit_labels,
+)
+from shared.due import DueState, assignment_due_state
 from shared.events.base import as_utc
-from shared.vietnamese import STATUS_LABELS, VIETNAM_TZ, local_date
+from shared.vietnamese import STATUS_LABELS, local_date
 
 
 class AssignmentCounts(BaseModel):
@@ -264,8 +273,9 @@ def round_units(session: Session, round_: ReportReviewRound, names: dict[int, st
         sub = first.get(unit_id)
         state = "missing" if sub is None else "on_time" if sub.on_time else "late"
         name = known.get(unit_id) or (sub.unit_name if sub else "") or f"#{unit_id}"
-        rows.append(RoundUnit(unit_id=unit_id, unit_name=name, expected=unit_id in expected, state=state,
-                              submitted_at=as_utc(sub.submitted_at) if sub else None, link=sub.link if sub else ""))
+        rows.append(RoundUnit.model_construct(
+            unit_id=unit_id, unit_name=name, expected=unit_id in expected, state=state,
+            submitted_at=as_utc(sub.submitted_at) if sub else None, link=sub.link if sub else ""))
     return rows
 
 
@@ -294,21 +304,6 @@ def in_scope(unit_id: int, scope: frozenset[int] | None) -> bool:
 
 # -- the state of each assignment at the end of a day, from the status update history ----------
 
-def end_of_day(day: date) -> datetime:
-    """The first moment (UTC) after the Vietnamese day `day`: updates reported before it count."""
-    return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(VIETNAM_TZ)).astimezone(UTC)
-
-
-def latest_update_id(as_of: date) -> Any:
-    """A scalar subquery, correlated to report_assignments: the id of the assignment's newest update
-    reported by the end of `as_of` (latest reported_at, then the highest version), or NULL."""
-    earlier = aliased(ReportUpdate)
-    return (sa_select(col(earlier.id))
-            .where(col(earlier.assignment_id) == col(ReportAssignment.id), col(earlier.reported_at) < end_of_day(as_of))
-            .order_by(col(earlier.reported_at).desc(), col(earlier.version).desc(), col(earlier.id).desc())
-            .limit(1).correlate(ReportAssignment).scalar_subquery())
-
-
 def existed_on(assigned_on: date | None, as_of: date) -> bool:
     """True unless the assignment was created after `as_of` (unknown creation day: kept)."""
     return assigned_on is None or assigned_on <= as_of
@@ -327,7 +322,7 @@ def assignments_as_of(session: Session, plan_id: int, as_of: date) -> list[Repor
     The rows are taken out of `session` before they are changed: nothing is written back."""
     from services.reporting.exports import plan_rows  # exports imports this module
 
-    raw = _Decoder()
+    raw = Decoder()
     query = (sa_select(col(ReportAssignment.id).label("assignment_id"),
                        *(getattr(ReportUpdate, c) for c in UPDATE_STATE_COLUMNS),
                        _raw(ReportUpdate.reported_at, "reported_at"), _raw(ReportUpdate.reviewed_at, "reviewed_at"),
@@ -365,42 +360,13 @@ def assignments_as_of(session: Session, plan_id: int, as_of: date) -> list[Repor
     return rows
 
 
-class Line(NamedTuple):
-    """The columns of an assignment progress needs."""
-
-    id: int
-    task_id: int
-    task_code: str
-    task_title: str
-    task_kind: str
-    unit_id: int
-    unit_code: str
-    unit_name: str
-    due_on: date | None
-    assigned_on: date | None
-    last_reported_on: date | None
-    status: str
-    progress: int
-    completed_on: date | None
-    indicator_values: dict[str, Any] | None
-
-
 def _raw(column: Any, name: str) -> Any:
     """`column` without its result processing (SQLite's text dates and JSON are decoded, faster, by
-    _Decoder; PostgreSQL's driver gives them typed anyway)."""
+    Decoder; PostgreSQL's driver gives them typed anyway)."""
     return type_coerce(column, String).label(name)
 
 
-LINE_COLUMNS: tuple[Any, ...] = (ReportAssignment.id, ReportAssignment.task_id, ReportAssignment.task_code,
-                ReportAssignment.task_title, ReportAssignment.task_kind, ReportAssignment.unit_id,
-                ReportAssignment.unit_code, ReportAssignment.unit_name, _raw(ReportAssignment.due_on, "due_on"),
-                _raw(ReportAssignment.assigned_on, "assigned_on"),
-                _raw(ReportAssignment.last_reported_on, "last_reported_on"), ReportAssignment.status,
-                ReportAssignment.progress, _raw(ReportAssignment.completed_on, "completed_on"),
-                _raw(ReportAssignment.indicator_values, "indicator_values"))
-
-
-class _Decoder:
+class Decoder:
     """Raw column values to Python, each distinct value decoded once."""
 
     def __init__(self) -> None:
@@ -437,42 +403,6 @@ class _Decoder:
         return found
 
 
-def progress_lines(session: Session, plan_id: int, as_of: date | None = None,
-                   scope: frozenset[int] | None = None) -> list[Line]:
-    """The plan's assignments in `scope` as narrow rows: as they are now (`as_of` None), or as they
-    stood at the end of `as_of` (see assignments_as_of). Rows may share their indicator dicts: read only."""
-    raw = _Decoder()
-    d = raw.to_date
-    if as_of is None:
-        query = sa_select(*LINE_COLUMNS)
-    else:  # each assignment with its newest update by then (NULLs: none)
-        query = (sa_select(*LINE_COLUMNS[:-1], col(ReportUpdate.status), col(ReportUpdate.progress),
-                           _raw(ReportUpdate.reported_at, "reported_at"),
-                           _raw(ReportUpdate.indicator_values, "update_indicator_values"))
-                 .outerjoin(ReportUpdate, col(ReportUpdate.id) == latest_update_id(as_of)))
-    found = session.connection().execute(query.where(col(ReportAssignment.plan_id) == plan_id)).all()
-    if as_of is None:
-        return [Line(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], d(r[8]), d(r[9]), d(r[10]), r[11], r[12],
-                     d(r[13]), raw.json(r[14]))
-                for r in found if scope is None or r[5] in scope]
-    lines = []
-    for r in found:
-        if scope is not None and r[5] not in scope:
-            continue
-        assigned_on = d(r[9])
-        if not existed_on(assigned_on, as_of):
-            continue
-        status = r[14]
-        if status is None:
-            lines.append(Line(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], d(r[8]), assigned_on, None,
-                              "not_started", 0, None, None))
-            continue
-        day = raw.local_day(r[16])
-        lines.append(Line(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], d(r[8]), assigned_on, day, status, r[15],
-                          day if status == "completed" else None, raw.json(r[17])))
-    return lines
-
-
 def task_sort_key(code: str) -> tuple[Any, ...]:
     """Document order of task codes: roman numerals, then numbers, then letters (II.2.a)."""
     parts = []
@@ -496,37 +426,6 @@ def as_number(value: object) -> float | None:
     return None
 
 
-def missed_deadline(plan: ReportPlan, line: DueFacts, state: DueState, today: date) -> date | None:
-    """The deadline an assignment behind on `today` missed: its own, or (ongoing, report missing)
-    the last day of the previous reporting period."""
-    if state is DueState.OVERDUE:
-        return line.due_on
-    if state is DueState.REPORT_MISSING:
-        start, _ = period_bounds(plan.reporting_period, today)
-        return start - timedelta(days=1)
-    return None
-
-
-def _due_states_memo(plan: ReportPlan, lines: list[Line], today: date, soon_days: int,
-                     kinds: dict[int, str]) -> list[DueState]:
-    """due_states() of narrow rows, in their order: each distinct combination of what the rule reads
-    is derived once (a one-off task does not read its report days, an ongoing one its deadline)."""
-    memo: dict[tuple[Any, ...], DueState] = {}
-    found = []
-    for a in lines:
-        kind = kinds.get(a.task_id, a.task_kind)
-        done = a.status == "completed"
-        key = ((True, done, a.assigned_on, a.last_reported_on) if kind == "ongoing"
-               else (False, done, a.due_on, a.completed_on if done else None))
-        state = memo.get(key)
-        if state is None:
-            state = memo[key] = assignment_due_state(
-                a.status, kind, a.due_on, today, completed_on=a.completed_on, period=plan.reporting_period,
-                assigned_on=a.assigned_on, last_reported_on=a.last_reported_on, soon_days=soon_days)
-        found.append(state)
-    return found
-
-
 def plan_progress(
     session: Session, plan_id: int, today: date, soon_days: int = 7, scope: frozenset[int] | None = None,
     *, as_of: date | None = None, overdue_limit: int | None = None,
@@ -537,40 +436,53 @@ def plan_progress(
 
     With `as_of`, each assignment's state at the end of that day (from its update history, see
     assignments_as_of), due states on that day, and only assignments that existed by then; unit plans
-    issued, inspections made and round reports submitted by then."""
+    issued, inspections made and round reports submitted by then. The assignments are counted in the
+    database (tallies); only the groups come back.
+
+    The answer's parts are built with model_construct: they come from the read model, already valid,
+    and validating hundreds of them again cost more than the counting."""
     plan = session.get(ReportPlan, plan_id)
     if plan is None:
         return None
     day = as_of or today
-    assignments = progress_lines(session, plan_id, as_of, scope)
-    unit_plans = [p for p in session.exec(select(ReportUnitPlan).where(ReportUnitPlan.plan_id == plan_id)
-                                          .order_by(col(ReportUnitPlan.issued_on), col(ReportUnitPlan.id))).all()
-                  if in_scope(p.unit_id, scope)]
-    inspection_query = select(col(ReportInspection.unit_id), col(ReportInspection.unit_name),
-                              col(ReportInspection.inspected_on)).where(ReportInspection.plan_id == plan_id)
-    inspections = [(i[0], i[1]) for i in session.exec(inspection_query).all()
-        if in_scope(i[0], scope) and (as_of is None or i[2] <= as_of)]
-    if as_of is not None:
-        unit_plans = [p for p in unit_plans if p.issued_on <= as_of]
-    rounds = session.exec(select(ReportReviewRound).where(ReportReviewRound.plan_id == plan_id)
-                          .order_by(col(ReportReviewRound.submit_by), col(ReportReviewRound.id))).all()
+    rule = DueRule(day, plan.reporting_period, soon_days)
     tasks = session.exec(select(ReportTask).where(ReportTask.plan_id == plan_id)).all()
-    kinds = {t.id: t.kind for t in tasks}
 
-    # unit labels: the unit directory first, then the labels events carried
-    names: dict[int, str] = {}
-    codes: dict[int, str] = {}
-    labelled_rows: Iterable[Line | ReportUnitPlan] = [*assignments, *unit_plans]
-    for labelled in labelled_rows:
-        if labelled.unit_id not in names:
-            names[labelled.unit_id] = labelled.unit_name
-            codes[labelled.unit_id] = labelled.unit_code
+    task_by_code = {t.code: t for t in tasks}
+    with plan_lines(session, plan_id, as_of) as lines:
+        by_unit = unit_groups(session, lines, rule, scope)
+        by_task = task_groups(session, lines, rule, scope)
+        indicator_values = indicator_sets(session, lines, scope)
+        labels = {t.code: (t.title, t.kind, t.due_on) for t in tasks}
+        labels |= task_labels(session, lines, {g.key[1] for g in by_task} - set(labels))
+        order = {code: task_sort_key(code) for code in labels}
+        task_order = sorted(labels, key=order.__getitem__)
+        behind = most_behind(session, lines, rule, scope, task_order, overdue_limit)
+        assigned_units = {g.key for g in by_unit}
+        unit_plans = [p for p in session.exec(select(ReportUnitPlan).where(ReportUnitPlan.plan_id == plan_id)
+                                              .order_by(col(ReportUnitPlan.issued_on), col(ReportUnitPlan.id))).all()
+                      if in_scope(p.unit_id, scope) and (as_of is None or p.issued_on <= as_of)]
+        inspection_query = select(col(ReportInspection.unit_id), col(ReportInspection.unit_name),
+                                  col(ReportInspection.inspected_on)).where(ReportInspection.plan_id == plan_id)
+        inspections = [(i[0], i[1]) for i in session.exec(inspection_query).all()
+                       if in_scope(i[0], scope) and (as_of is None or i[2] <= as_of)]
+        rounds = session.exec(select(ReportReviewRound).where(ReportReviewRound.plan_id == plan_id)
+                              .order_by(col(ReportReviewRound.submit_by), col(ReportReviewRound.id))).all()
+        # unit labels: the unit directory first, then the labels events carried
+        unit_ids = (assigned_units | {p.unit_id for p in unit_plans} | {i[0] for i in inspections}
+                    | {u for r in rounds for u in r.unit_ids if in_scope(u, scope)})
+        codes: dict[int, str] = {}
+        names: dict[int, str] = {}
+        for unit in session.exec(select(ReportUnit.id, ReportUnit.name, ReportUnit.code)  # type: ignore[call-overload]
+                                 .where(col(ReportUnit.id).in_(unit_ids))).all():
+            names[unit[0]], codes[unit[0]] = unit[1], unit[2]
+        for unit_id, (code, name) in unit_labels(session, lines, assigned_units - set(names)).items():
+            names[unit_id], codes[unit_id] = name, code
+    for p in unit_plans:
+        names.setdefault(p.unit_id, p.unit_name)
+        codes.setdefault(p.unit_id, p.unit_code)
     for unit_id, unit_name in inspections:
         names.setdefault(unit_id, unit_name)
-    unit_ids = set(names) | {u for r in rounds for u in r.unit_ids if in_scope(u, scope)}
-    for unit in session.exec(select(ReportUnit.id, ReportUnit.name, ReportUnit.code)  # type: ignore[call-overload]
-                             .where(col(ReportUnit.id).in_(unit_ids))).all():
-        names[unit[0]], codes[unit[0]] = unit[1], unit[2]
 
     until = end_of_day(as_of) if as_of is not None else None
     round_progress = [_round_progress(r, [u for u in round_units(session, r, names, until)
@@ -580,98 +492,69 @@ def plan_progress(
         for u in r.units:
             names.setdefault(u.unit_id, u.unit_name)
 
-    states = _due_states_memo(plan, assignments, day, soon_days, kinds)
     status_keys = dict.fromkeys(STATUS_LABELS, 0)
     due_keys = dict.fromkeys((s.value for s in DueState), 0)
-    by_status = status_keys | Counter(a.status for a in assignments)
-    by_due = due_keys | Counter(states)  # DueState is a str
-
-    # one pass over the assignments: per unit, per task, indicators, overdue
+    by_status: Counter[str] = Counter()
+    by_due: Counter[str] = Counter()
     unit_counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # total, completed, behind
-    task_by_code = {t.code: t for t in tasks}
+    for g in by_unit:
+        by_status[g.status] += g.count
+        by_due[g.due_state] += g.count
+        counts = unit_counts[g.key]
+        counts[0] += g.count
+        counts[1] += g.count if g.status == "completed" else 0
+        counts[2] += g.count if g.due_state in BEHIND else 0
     task_status: dict[str, Counter[str]] = defaultdict(Counter)
     task_due: dict[str, Counter[str]] = defaultdict(Counter)
-    task_progress: dict[str, int] = defaultdict(int)
-    task_labels: dict[str, tuple[str, str, date | None]] = {
-        t.code: (t.title, t.kind, t.due_on) for t in tasks}
+    task_progress: Counter[str] = Counter()
+    for g in by_task:
+        code = g.key[1]
+        task_status[code][g.status] += g.count
+        task_due[code][g.due_state] += g.count
+        task_progress[code] += g.progress_sum
     achieved: dict[tuple[str, str], list[float]] = {}
-    late: list[tuple[int, Line, DueState, date]] = []
-    for a, state in zip(assignments, states, strict=True):
-        counts = unit_counts[a.unit_id]
-        counts[0] += 1
-        counts[1] += a.status == "completed"
-        task_status[a.task_code][a.status] += 1
-        task_due[a.task_code][state] += 1
-        task_progress[a.task_code] += a.progress
-        if a.task_code not in task_labels:
-            task_labels[a.task_code] = (a.task_title, kinds.get(a.task_id, a.task_kind), a.due_on)
-        if state in BEHIND:
-            counts[2] += 1
-            missed = missed_deadline(plan, a, state, day)
-            if missed is not None:
-                late.append((-(day - missed).days, a, state, missed))
-        if a.indicator_values:
-            for key, value in a.indicator_values.items():
-                amount = as_number(value)
-                if amount is not None:
-                    acc = achieved.setdefault((a.task_code, key), [0.0, 0])
-                    acc[0] += amount
-                    acc[1] += 1
-    order = {code: task_sort_key(code) for code in task_labels}
-    def lateness(x: tuple[int, Line, DueState, date]) -> tuple[Any, ...]:
-        return x[0], order[x[1].task_code], codes.get(x[1].unit_id, x[1].unit_code), x[1].id
-
-    first = (sorted(late, key=lateness) if overdue_limit is None or overdue_limit >= len(late)
-             else heapq.nsmallest(overdue_limit, late, key=lateness))
-    overdue = [OverdueAssignment(
-        assignment_id=a.id, task_code=a.task_code, task_title=a.task_title, unit_id=a.unit_id,
-        unit_code=codes.get(a.unit_id, a.unit_code), unit_name=names.get(a.unit_id, a.unit_name),
-        due_state=state.value, due_on=missed, days_late=-minus_days) for minus_days, a, state, missed in first]
+    for task_code, values, times in indicator_values:
+        for key, value in values.items():
+            amount = as_number(value)
+            if amount is not None:
+                acc = achieved.setdefault((task_code, key), [0.0, 0])
+                acc[0] += amount * times
+                acc[1] += times
+    total = sum(by_status.values())
+    overdue = [OverdueAssignment.model_construct(
+        assignment_id=b.id, task_code=b.task_code, task_title=b.task_title, unit_id=b.unit_id,
+        unit_code=codes.get(b.unit_id, b.unit_code), unit_name=names.get(b.unit_id, b.unit_name),
+        due_state=b.due_state.value, due_on=b.missed_on, days_late=(day - b.missed_on).days) for b in behind]
 
     task_rows = []
-    for code in sorted(set(task_status) | {t.code for t in tasks if t.indicators}, key=order.__getitem__):
-        title, kind, due_on = task_labels[code]
-        indicators = []
-        seen = set()
+    for code in [c for c in task_order if c in task_status or (c in task_by_code and task_by_code[c].indicators)]:
+        title, kind, due_on = labels[code]
         task = task_by_code.get(code)
-        for ind in (task.indicators or []) if task is not None else []:
-            ind_code = str(ind.get("code", ""))
-            seen.add(ind_code)
-            target = as_number(ind.get("target"))
-            got, reporting = achieved.get((code, ind_code), (0.0, 0))
-            indicators.append(IndicatorProgress(
-                code=ind_code, name=str(ind.get("name") or ind_code), unit_of_measure=str(ind.get("unit_of_measure")
-                                                                                       or ""),
-                target=target, achieved=got, reporting_units=int(reporting),
-                rate=got / target if target else None))
-        for (t_code, ind_code), (got, reporting) in achieved.items():
-            if t_code == code and ind_code not in seen:
-                indicators.append(IndicatorProgress(code=ind_code, name=ind_code, unit_of_measure="", target=None,
-                                                    achieved=got, reporting_units=int(reporting), rate=None))
         statuses = task_status.get(code, Counter())
-        total = sum(statuses.values())
-        task_rows.append(TaskProgress(
-            code=code, title=title, kind=kind, due_on=due_on, assignments=total, completed=statuses["completed"],
-            average_progress=task_progress.get(code, 0) / total if total else 0.0,
+        assigned = sum(statuses.values())
+        task_rows.append(TaskProgress.model_construct(
+            code=code, title=title, kind=kind, due_on=due_on, assignments=assigned, completed=statuses["completed"],
+            average_progress=task_progress.get(code, 0) / assigned if assigned else 0.0,
             by_status=status_keys | statuses, by_due_state=due_keys | task_due.get(code, Counter()),
-            indicators=indicators))
+            indicators=_indicators(code, task.indicators if task is not None else [], achieved)))
 
     plans_of: dict[int, list[UnitPlanRef]] = defaultdict(list)
     for p in unit_plans:
-        plans_of[p.unit_id].append(UnitPlanRef(number=p.number, issued_on=p.issued_on, title=p.title, link=p.link))
+        plans_of[p.unit_id].append(UnitPlanRef.model_construct(number=p.number, issued_on=p.issued_on, title=p.title,
+                                                               link=p.link))
     inspected = Counter(unit_id for unit_id, _ in inspections)
     rounds_of: dict[int, list[UnitRoundState]] = defaultdict(list)
     for r in round_progress:
         for u in r.units:
-            rounds_of[u.unit_id].append(UnitRoundState(round_id=r.id, state=u.state))
+            rounds_of[u.unit_id].append(UnitRoundState.model_construct(round_id=r.id, state=u.state))
 
     units = []
     for unit_id in sorted(names, key=lambda u: (codes.get(u, "") == "", codes.get(u, ""), u)):
-        total, completed, behind = unit_counts.get(unit_id, (0, 0, 0))
+        assigned, completed, late = unit_counts.get(unit_id, (0, 0, 0))
         plans = plans_of.get(unit_id, [])
-        units.append(UnitProgress(
+        units.append(UnitProgress.model_construct(
             unit_id=unit_id, unit_code=codes.get(unit_id, ""), unit_name=names[unit_id],
-            assignments_total=total, assignments_completed=completed, assignments_overdue=behind,
+            assignments_total=assigned, assignments_completed=completed, assignments_overdue=late,
             unit_plan_registered=bool(plans), unit_plans=plans, inspections=inspected.get(unit_id, 0),
             review_rounds=rounds_of.get(unit_id, []),
         ))
@@ -679,18 +562,39 @@ def plan_progress(
     with_assignments = [u.unit_id for u in units if u.assignments_total]
     missing = [u for u in with_assignments if u not in plans_of]
     registered = len(with_assignments) - len(missing)
-    completed_total = by_status.get("completed", 0)
     on_time, done_late = by_due[DueState.COMPLETED_ON_TIME], by_due[DueState.COMPLETED_LATE]
     return PlanProgress(
         plan_id=plan.id, number=plan.number, title=plan.title, status=plan.status, period=plan.period,
         reporting_period=plan.reporting_period, as_of=day,
-        assignments=AssignmentCounts(total=len(assignments), by_status=dict(by_status), by_due_state=by_due),
+        assignments=AssignmentCounts(total=total, by_status=status_keys | by_status,
+                                     by_due_state=due_keys | by_due),
         units=units, review_rounds=round_progress,
-        completion_rate=completed_total / len(assignments) if assignments else 0.0,
+        completion_rate=by_status["completed"] / total if total else 0.0,
         on_time_rate=on_time / (on_time + done_late) if on_time + done_late else None,
-        overdue=overdue, overdue_total=len(late), tasks=task_rows,
+        overdue=overdue, overdue_total=sum(counts[2] for counts in unit_counts.values()), tasks=task_rows,
         unit_plan_completeness=UnitPlanCompleteness(
             units_with_assignments=len(with_assignments), registered=registered,
             rate=registered / len(with_assignments) if with_assignments else 0.0, missing=missing),
         inspections_total=len(inspections),
     )
+
+
+def _indicators(code: str, declared: list[dict[str, Any]], achieved: dict[tuple[str, str], list[float]]
+                ) -> list[IndicatorProgress]:
+    """A task's declared indicators against what its units reported, then any undeclared ones reported."""
+    found = []
+    seen = set()
+    for ind in declared:
+        ind_code = str(ind.get("code", ""))
+        seen.add(ind_code)
+        target = as_number(ind.get("target"))
+        got, reporting = achieved.get((code, ind_code), (0.0, 0))
+        found.append(IndicatorProgress.model_construct(
+            code=ind_code, name=str(ind.get("name") or ind_code), unit_of_measure=str(ind.get("unit_of_measure") or ""),
+            target=target, achieved=got, reporting_units=int(reporting), rate=got / target if target else None))
+    for (t_code, ind_code), (got, reporting) in achieved.items():
+        if t_code == code and ind_code not in seen:
+            found.append(IndicatorProgress.model_construct(
+                code=ind_code, name=ind_code, unit_of_measure="", target=None, achieved=got,
+                reporting_units=int(reporting), rate=None))
+    return found

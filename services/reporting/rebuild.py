@@ -15,7 +15,9 @@ Limits:
 - the identity tables (who may call the service), the inbox and the archive itself are left
   as they are: only the read-model tables are rebuilt;
 - on SQLite the consumers wait for the whole swap (one writer at a time); the copy is built
-  outside it.
+  outside it;
+- events and rows are streamed in batches; what stays in memory is the set of replayed event ids
+  (to find the events consumers committed meanwhile), about 100 bytes per archived event.
 """
 
 import tempfile
@@ -99,21 +101,51 @@ def _scratch(engine: Engine) -> Iterator[Engine]:
             scratch.dispose()
 
 
+BATCH = 1000
+"""Archived events read, and copied rows written, per round trip: memory stays flat however long the history."""
+
+
+def _apply(scratch: Engine, body: str) -> int:
+    """Apply one archived event to `scratch`: 1 if a projection took it, else 0."""
+    event = parse_event(body)
+    projection = PROJECTIONS.get(event.event_type)
+    if projection is None:
+        return 0
+    projection(scratch, event)
+    return 1
+
+
 def _replay(conn: Connection, scratch: Engine, done: set[UUID]) -> int:
-    """Apply to `scratch`, in occurred_at order, the archived events not in `done` (added to it)."""
+    """Apply to `scratch`, in occurred_at order, every archived event (recording each in `done`)."""
     count = 0
     rows = conn.execute(select(ARCHIVE.c.event_id, ARCHIVE.c.body)
-                        .order_by(ARCHIVE.c.occurred_at, ARCHIVE.c.event_id)).all()
+                        .order_by(ARCHIVE.c.occurred_at, ARCHIVE.c.event_id).execution_options(yield_per=BATCH))
     for event_id, body in rows:
-        if event_id in done:
-            continue
         done.add(event_id)
-        event = parse_event(body)
-        projection = PROJECTIONS.get(event.event_type)
-        if projection is not None:
-            projection(scratch, event)
-            count += 1
+        count += _apply(scratch, body)
     return count
+
+
+def _replay_late(conn: Connection, scratch: Engine, done: set[UUID]) -> int:
+    """Apply to `scratch` the events archived since _replay read the archive (not in `done`)."""
+    ids = conn.execute(select(ARCHIVE.c.event_id).execution_options(yield_per=BATCH * 10))
+    late = [event_id for (event_id,) in ids if event_id not in done]
+    count = 0
+    for i in range(0, len(late), BATCH):
+        rows = conn.execute(select(ARCHIVE.c.body).where(ARCHIVE.c.event_id.in_(late[i:i + BATCH]))
+                            .order_by(ARCHIVE.c.occurred_at, ARCHIVE.c.event_id))
+        count += sum(_apply(scratch, body) for (body,) in rows)
+    done.update(late)
+    return count
+
+
+def _copy(source: Connection, live: Connection, table: Table) -> int:
+    """Insert every row of `table` from the scratch copy into the live database, a batch at a time."""
+    copied = 0
+    for rows in source.execute(table.select().execution_options(yield_per=BATCH)).partitions():
+        live.execute(table.insert(), [dict(r._mapping) for r in rows])
+        copied += len(rows)
+    return copied
 
 
 def rebuild(engine: Engine, *, allow_partial: bool = False) -> RebuildResult:
@@ -133,12 +165,9 @@ def rebuild(engine: Engine, *, allow_partial: bool = False) -> RebuildResult:
                 live.execute(text(f"LOCK TABLE {ARCHIVE.name} IN EXCLUSIVE MODE"))
             for table in reversed(READ_MODEL):  # on SQLite, the first delete takes the write lock
                 live.execute(table.delete())
-            result.late_events = _replay(live, scratch, done)
+            result.late_events = _replay_late(live, scratch, done)
             result.events += result.late_events
             with scratch.connect() as source:
                 for table in READ_MODEL:
-                    rows = [dict(r._mapping) for r in source.execute(table.select())]
-                    if rows:
-                        live.execute(table.insert(), rows)
-                    result.rows[table.name] = len(rows)
+                    result.rows[table.name] = _copy(source, live, table)
     return result

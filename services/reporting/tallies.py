@@ -1,0 +1,263 @@
+"""A plan's assignments counted in the database: the due-state rule as SQL, and the grouped queries
+plan progress is assembled from (so progress reads hundreds of rows, not one per assignment)."""
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Column,
+    Date,
+    FromClause,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col
+
+from services.reporting.models import ReportAssignment, ReportTask, ReportUnit, ReportUpdate
+from shared.due import DueState, period_bounds
+from shared.vietnamese import VIETNAM_TZ
+
+
+@dataclass(frozen=True)
+class DueRule:
+    """What the due state of every assignment is judged against: the day, the plan's reporting
+    period and how many days before a deadline count as soon."""
+
+    today: date
+    period: str
+    soon_days: int
+
+    def expression(self, status: Any, kind: Any, due_on: Any, completed_on: Any, assigned_on: Any,
+                   last_reported_on: Any) -> ColumnElement[str]:
+        """shared.due.assignment_due_state as a SQL CASE over the given columns."""
+        today = literal(self.today, Date)
+        start, end = period_bounds(self.period, self.today)
+        previous_start, previous_end = period_bounds(self.period, start - timedelta(days=1))
+        ongoing_open = (DueState.REPORT_DUE if self.today >= end - timedelta(days=self.soon_days)
+                        else DueState.WITHIN_DEADLINE)
+        ongoing = case(
+            (status == "completed", DueState.NO_DEADLINE.value),
+            (last_reported_on >= literal(start, Date), DueState.REPORTED.value),
+            (and_(func.coalesce(assigned_on, today) <= literal(previous_end, Date),
+                  or_(last_reported_on.is_(None), last_reported_on < literal(previous_start, Date))),
+             DueState.REPORT_MISSING.value),
+            else_=ongoing_open.value)
+        one_off = case(
+            (due_on.is_(None), DueState.NO_DEADLINE.value),
+            (status == "completed", case((func.coalesce(completed_on, today) <= due_on,
+                                          DueState.COMPLETED_ON_TIME.value),
+                                         else_=DueState.COMPLETED_LATE.value)),
+            (due_on < today, DueState.OVERDUE.value),
+            (due_on <= literal(self.today + timedelta(days=self.soon_days), Date), DueState.DUE_SOON.value),
+            else_=DueState.WITHIN_DEADLINE.value)
+        return case((kind == "ongoing", ongoing), else_=one_off)
+
+    def missed_on(self) -> date:
+        """The deadline an ongoing assignment whose report is missing missed: the previous period's end."""
+        start, _ = period_bounds(self.period, self.today)
+        return start - timedelta(days=1)
+
+
+def local_day(session: Session, moment: Any) -> ColumnElement[date]:
+    """The Vietnamese calendar day of a stored UTC moment, in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone(VIETNAM_TZ, moment), Date)
+    # SQLite keeps naive UTC text; Vietnam has kept UTC+7, without daylight saving, since 1975
+    return func.date(moment, "+7 hours")
+
+
+def _line_table() -> Table:
+    """The temporary table assignments as of a past day are computed into (one per connection)."""
+    text_columns = ("task_code", "task_title", "kind", "unit_code", "unit_name", "status", "indicator_values")
+    return Table("progress_lines_as_of", MetaData(), *(
+        Column(name, Date() if name.endswith("_on") else Text() if name in text_columns else Integer())
+        for name in LINE_NAMES), prefixes=["TEMPORARY"])
+
+
+def end_of_day(day: date) -> datetime:
+    """The first moment (UTC) after the Vietnamese day `day`: updates reported before it count."""
+    return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(VIETNAM_TZ)).astimezone(UTC)
+
+
+def latest_update_id(as_of: date) -> Any:
+    """A scalar subquery, correlated to report_assignments: the id of the assignment's newest update
+    reported by the end of `as_of` (latest reported_at, then the highest version), or NULL."""
+    earlier = aliased(ReportUpdate)
+    return (select(col(earlier.id))
+            .where(col(earlier.assignment_id) == col(ReportAssignment.id), col(earlier.reported_at) < end_of_day(as_of))
+            .order_by(col(earlier.reported_at).desc(), col(earlier.version).desc(), col(earlier.id).desc())
+            .limit(1).correlate(ReportAssignment).scalar_subquery())
+
+
+LINE_NAMES = ("id", "task_id", "task_code", "task_title", "kind", "unit_id", "unit_code", "unit_name", "due_on",
+              "assigned_on", "last_reported_on", "status", "progress", "completed_on", "indicator_values")
+
+
+def _line_columns(kind: Any, status: Any, progress: Any, last_reported_on: Any, completed_on: Any,
+                  indicator_values: Any) -> list[ColumnElement[Any]]:
+    a = ReportAssignment
+    return [col(a.id).label("id"), col(a.task_id).label("task_id"), col(a.task_code).label("task_code"),
+            col(a.task_title).label("task_title"), kind.label("kind"), col(a.unit_id).label("unit_id"),
+            col(a.unit_code).label("unit_code"), col(a.unit_name).label("unit_name"),
+            col(a.due_on).label("due_on"), col(a.assigned_on).label("assigned_on"),
+            last_reported_on.label("last_reported_on"), status.label("status"), progress.label("progress"),
+            completed_on.label("completed_on"), cast(indicator_values, Text).label("indicator_values")]
+
+
+@contextmanager
+def plan_lines(session: Session, plan_id: int, as_of: date | None) -> Iterator[FromClause]:
+    """The plan's assignments as rows of (id, task_id, task_code, task_title, kind, unit_id, unit_code,
+    unit_name, due_on, assigned_on, last_reported_on, status, progress, completed_on, indicator_values):
+    as they are now, or as they stood at the end of `as_of` (progress.assignments_as_of's rule).
+
+    The past is computed once into a temporary table the grouped queries then read."""
+    a, t = ReportAssignment, ReportTask
+    kind = func.coalesce(col(t.kind), col(a.task_kind))
+    on_task = and_(col(t.id) == col(a.task_id), col(t.plan_id) == plan_id)
+    if as_of is None:
+        yield (select(*_line_columns(kind, col(a.status), col(a.progress), col(a.last_reported_on),
+                                     col(a.completed_on), col(a.indicator_values)))
+               .outerjoin(t, on_task).where(col(a.plan_id) == plan_id).subquery("lines"))
+        return
+    u = ReportUpdate
+    reported_on = local_day(session, col(u.reported_at))
+    query = (select(*_line_columns(
+        kind, func.coalesce(col(u.status), "not_started"), func.coalesce(col(u.progress), 0), reported_on,
+        case((col(u.status) == "completed", reported_on)), col(u.indicator_values)))
+        .outerjoin(t, on_task)
+        .outerjoin(u, col(u.id) == latest_update_id(as_of))
+        .where(col(a.plan_id) == plan_id, or_(col(a.assigned_on).is_(None), col(a.assigned_on) <= as_of)))
+    table = _line_table()
+    connection = session.connection()
+    table.drop(connection, checkfirst=True)
+    table.create(connection)
+    try:
+        connection.execute(table.insert().from_select([c.name for c in table.columns], query))
+        yield table
+    finally:
+        table.drop(connection)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Assignments sharing a unit (or task), a status and a due state."""
+
+    key: Any
+    status: str
+    due_state: DueState
+    count: int
+    progress_sum: int
+
+
+def _scoped(lines: FromClause, scope: frozenset[int] | None) -> list[ColumnElement[bool]]:
+    return [] if scope is None else [lines.c.unit_id.in_(sorted(scope))]
+
+
+def _due(lines: FromClause, rule: DueRule) -> ColumnElement[str]:
+    c = lines.c
+    return rule.expression(c.status, c.kind, c.due_on, c.completed_on, c.assigned_on, c.last_reported_on)
+
+
+def unit_groups(session: Session, lines: FromClause, rule: DueRule, scope: frozenset[int] | None) -> list[Group]:
+    """Counts by unit, status and due state."""
+    due = _due(lines, rule).label("due")
+    found = session.connection().execute(
+        select(lines.c.unit_id, lines.c.status, due, func.count())
+        .where(*_scoped(lines, scope)).group_by(lines.c.unit_id, lines.c.status, due)).all()
+    return [Group(r[0], r[1], DueState(r[2]), r[3], 0) for r in found]
+
+
+def task_groups(session: Session, lines: FromClause, rule: DueRule, scope: frozenset[int] | None) -> list[Group]:
+    """Counts and progress sums by task (id, code), status and due state."""
+    due = _due(lines, rule).label("due")
+    found = session.connection().execute(
+        select(lines.c.task_id, lines.c.task_code, lines.c.status, due, func.count(), func.sum(lines.c.progress))
+        .where(*_scoped(lines, scope)).group_by(lines.c.task_id, lines.c.task_code, lines.c.status, due)).all()
+    return [Group((r[0], r[1]), r[2], DueState(r[3]), r[4], int(r[5] or 0)) for r in found]
+
+
+def unit_labels(session: Session, lines: FromClause, unit_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """(code, name) the assignments of these units carried (for units the directory does not know)."""
+    if not unit_ids:
+        return {}
+    found = session.connection().execute(
+        select(lines.c.unit_id, func.max(lines.c.unit_code), func.max(lines.c.unit_name))
+        .where(lines.c.unit_id.in_(sorted(unit_ids))).group_by(lines.c.unit_id)).all()
+    return {r[0]: (r[1], r[2]) for r in found}
+
+
+def task_labels(session: Session, lines: FromClause, task_codes: set[str]) -> dict[str, tuple[str, str, date | None]]:
+    """(title, kind, deadline) the assignments of these tasks carried (for tasks the plan does not list)."""
+    if not task_codes:
+        return {}
+    found = session.connection().execute(
+        select(lines.c.task_code, func.max(lines.c.task_title), func.max(lines.c.kind), func.max(lines.c.due_on))
+        .where(lines.c.task_code.in_(sorted(task_codes))).group_by(lines.c.task_code)).all()
+    return {r[0]: (r[1], r[2], _day(r[3])) for r in found}
+
+
+def indicator_sets(session: Session, lines: FromClause, scope: frozenset[int] | None
+                   ) -> list[tuple[str, dict[str, Any], int]]:
+    """(task code, indicator values, how many assignments reported exactly those) for every distinct set."""
+    values = lines.c.indicator_values
+    found = session.connection().execute(
+        select(lines.c.task_code, values, func.count())
+        .where(values.is_not(None), values != "{}", *_scoped(lines, scope))
+        .group_by(lines.c.task_code, values)).all()
+    return [(r[0], json.loads(r[1]), r[2]) for r in found if r[1]]
+
+
+@dataclass(frozen=True)
+class Behind:
+    """An assignment behind on the day, with the deadline it missed."""
+
+    id: int
+    task_code: str
+    task_title: str
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    due_state: DueState
+    missed_on: date
+
+
+def most_behind(session: Session, lines: FromClause, rule: DueRule, scope: frozenset[int] | None,
+                task_order: list[str], limit: int | None) -> list[Behind]:
+    """The assignments behind (overdue, or report missing), most days late first, then in task order,
+    unit code and id; at most `limit` of them (None: all)."""
+    due = _due(lines, rule)
+    missed = case((due == DueState.OVERDUE.value, lines.c.due_on), else_=literal(rule.missed_on(), Date))
+    rank = case({code: i for i, code in enumerate(task_order)}, value=lines.c.task_code, else_=len(task_order))
+    unit = ReportUnit
+    unit_code = func.coalesce(col(unit.code), lines.c.unit_code)
+    query = (select(lines.c.id, lines.c.task_code, lines.c.task_title, lines.c.unit_id, unit_code,
+                    func.coalesce(col(unit.name), lines.c.unit_name), due, missed)
+             .outerjoin(unit, col(unit.id) == lines.c.unit_id)
+             .where(due.in_([DueState.OVERDUE.value, DueState.REPORT_MISSING.value]), *_scoped(lines, scope))
+             .order_by(missed, rank, unit_code, lines.c.id))
+    if limit is not None:
+        query = query.limit(limit)
+    return [Behind(r[0], r[1], r[2], r[3], r[4], r[5], DueState(r[6]), _day(r[7]) or rule.today)
+            for r in session.connection().execute(query).all()]
+
+
+def _day(value: Any) -> date | None:
+    """A date column's value (SQLite may hand back its text form from expressions)."""
+    return date.fromisoformat(value[:10]) if isinstance(value, str) else value
+
