@@ -12,6 +12,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.body_limit import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware
+from shared.identity.cookies import CookieMiddleware
 from shared.logging import correlation_id_var
 from shared.openapi import install_openapi
 
@@ -78,8 +79,10 @@ def health_router(checks: dict[str, Callable[[], Awaitable[object]]]) -> APIRout
 
 
 def install_common(app: FastAPI, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
-    """Request ids on every response, the body size limit, offline docs and error responses in OpenAPI."""
+    """Request ids on every response, the body size limit, the cookies handlers set (browser sessions),
+    offline docs and error responses in OpenAPI."""
     # the last added middleware is the outermost: request ids first, then the limit, before any route
+    app.add_middleware(CookieMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     install_openapi(app)

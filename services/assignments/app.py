@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from services.assignments import directory as directory_use_cases
-from services.assignments.api import assignments, directory, oversight, plans
+from services.assignments.api import assignments, directory, oversight, pages, plans
 from services.assignments.api.deps import AppState
 from services.assignments.settings import AssignmentsSettings
 from shared.db import make_engine, migrate, ping, session_scope
@@ -24,6 +24,7 @@ from shared.messaging.publisher import connect_until_stopped, outbox_publisher
 from shared.messaging.readiness import broker_connected
 from shared.messaging.relay import DueRowWorker, outbox_relay
 from shared.problems import install_problem_handlers
+from shared.web.pages import install_static
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("plantrack.assignments")
@@ -33,7 +34,9 @@ Hệ thống theo dõi thực hiện kế hoạch — the system of record of pl
 plans and their tasks, assignments of tasks to units, and the status updates units report.
 Every change is published as a versioned event on RabbitMQ through a transactional outbox.
 
-Authenticate with `Authorization: Bearer <token>`. Errors are RFC 9457 `application/problem+json`.
+Authenticate with `Authorization: Bearer <token>`, or from a browser with the session cookie
+of a sign-in by emailed link (`/signin`; unsafe requests then carry `X-CSRF-Token`).
+Errors are RFC 9457 `application/problem+json`.
 """
 
 
@@ -89,6 +92,8 @@ def create_app(settings: AssignmentsSettings | None = None) -> FastAPI:
     app.include_router(plans.router)
     app.include_router(assignments.router)
     app.include_router(oversight.router)
+    app.include_router(pages.router)
+    install_static(app)
     return app
 
 

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from services.assignments import audit
+from services.assignments import audit, signin
 from services.assignments.access import require_role
 from services.assignments.auth import Actor, hash_token, store_token
 from services.assignments.domain import Role
@@ -124,6 +124,8 @@ def update_official(session: Session, *, actor: Actor, official_id: int, data: O
     audit.record(session, actor, action="official.update", entity_type="official", entity_id=official_id,
                  changes={"before": before, "after": changes},
                  event=OfficialUpdatedV1(correlation_id=actor.correlation_id, payload=official_payload(official)))
+    if changes.get("active") is False:
+        signin.end_sessions(session, official_id=official_id, now=utcnow(), actor=actor, reason="deactivated")
     return official
 
 

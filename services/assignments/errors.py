@@ -42,6 +42,13 @@ class Stale(Problem):
         super().__init__(412, detail)
 
 
+class TooManyRequests(Problem):
+    """The caller asked too often; it may ask again after the window."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(429, detail)
+
+
 @contextmanager
 def rules_checked(suffix: str = "") -> Iterator[None]:
     """Report a broken domain rule inside the block as 409, its message (plus `suffix`) as detail."""

@@ -255,3 +255,40 @@ class AuditEntry(AssignmentsModel, table=True):
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     correlation_id: str = Field(default="", max_length=120, index=True)
     event_id: str | None = Field(default=None, max_length=36)
+
+
+class SigninLink(AssignmentsModel, table=True):
+    """A one-time sign-in link emailed to an official; only its SHA-256 is stored."""
+
+    __tablename__ = "signin_links"
+
+    id: int | None = Field(default=None, primary_key=True)
+    official_id: int = Field(foreign_key="officials.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class WebSession(AssignmentsModel, table=True):
+    """A browser session opened by a sign-in link; only its token's SHA-256 is stored."""
+
+    __tablename__ = "web_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    official_id: int = Field(foreign_key="officials.id", index=True)
+    session_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    ended_reason: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})
+
+
+class SigninAttempt(AssignmentsModel, table=True):
+    """Sign-in link requests counted in a fixed window, per email (hashed) or per client address."""
+
+    __tablename__ = "signin_attempts"
+
+    key: str = Field(primary_key=True, max_length=120)
+    window_start: datetime = Field(sa_column=_ts(nullable=False))
+    count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})

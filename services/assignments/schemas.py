@@ -560,3 +560,9 @@ class PlanImportResult(BaseModel):
     suggested_assignments: list[SuggestedAssignment]
     warnings: list[str]
     draft: dict
+
+
+class SessionsEnded(BaseModel):
+    """How many browser sessions an admin ended."""
+
+    ended: int

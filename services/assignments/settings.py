@@ -1,12 +1,13 @@
 """Settings of the assignments service, from PLANTRACK_* environment variables."""
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from shared.db import sqlite_default_url
+from shared.identity.settings import SessionSettings
 
 
-class AssignmentsSettings(BaseSettings):
+class AssignmentsSettings(SessionSettings):
     """Configuration of the assignments API and its outbox relay."""
 
     model_config = SettingsConfigDict(
@@ -60,6 +61,18 @@ class AssignmentsSettings(BaseSettings):
     import_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Longest time reading one plan document may take (422 beyond).",
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8001",
+        validation_alias=AliasChoices("PLANTRACK_ASSIGNMENTS_PUBLIC_URL", "PLANTRACK_PUBLIC_URL"),
+        description="Base URL users open; sign-in links point to {public_url}/signin/{token}.",
+    )
+    signin_link_minutes: int = Field(default=15, gt=0, description="How long an emailed sign-in link is valid.")
+    session_absolute_minutes: int = Field(
+        default=12 * 60, gt=0, description="A browser session ends this long after sign-in, however active.")
+    signin_window_minutes: int = Field(default=15, gt=0, description="The window sign-in requests are counted in.")
+    signin_per_email: int = Field(default=5, gt=0, description="Sign-in requests one email may make per window.")
+    signin_per_address: int = Field(
+        default=20, gt=0, description="Sign-in requests one client address may make per window.")
     page_size_max: int = 200
     due_soon_days: int = 7
     log_level: str = Field(

@@ -20,7 +20,7 @@ from services.notifications.models import OutgoingEmail
 from services.notifications.preferences import Mode
 from services.notifications.rules import CATEGORY_LABELS_VI, Category
 from shared.events.base import utcnow
-from shared.identity.auth import Principal, bearer_auth
+from shared.identity.auth import Principal, caller_auth
 from shared.identity.models import IdentityOfficial
 from shared.problems import Problem
 from shared.validation import DbId, Limit, Offset
@@ -109,7 +109,7 @@ def router(room: Mailroom, wake_sender: Callable[[], None]) -> APIRouter:
     """The routes, bound to the service's database."""
     engine = room.engine
     api = APIRouter()
-    caller = Annotated[Principal, Depends(bearer_auth(engine))]
+    caller = Annotated[Principal, Depends(caller_auth(engine, room.settings.session_cookies()))]
 
     def overseer(principal: caller) -> Principal:
         if principal.role not in {"admin", "supervisor"}:

@@ -20,10 +20,13 @@ from shared.events import (
     PlanUpdatedV1,
     ReviewRoundOpenedV1,
     ReviewSubmissionSubmittedV1,
+    SigninLinkRequestedV1,
     StatusUpdateReviewedV1,
     UnitCreatedV1,
     UnitPlanRegisteredV1,
     UnitUpdatedV1,
+    WebSessionEndedV1,
+    WebSessionStartedV1,
 )
 from shared.messaging.topology import EVENTS_EXCHANGE, consumer_queue
 
@@ -70,6 +73,22 @@ def register(
     async def on_token_revoked(event: ApiTokenRevokedV1) -> None:
         """Stop accepting a revoked token."""
         await asyncio.to_thread(handlers.record_token, room, event)
+
+    @subscriber(WebSessionStartedV1.TYPE)
+    async def on_session_started(event: WebSessionStartedV1) -> None:
+        """Learn a browser session, so its cookie works on this service."""
+        await asyncio.to_thread(handlers.record_session, room, event)
+
+    @subscriber(WebSessionEndedV1.TYPE)
+    async def on_session_ended(event: WebSessionEndedV1) -> None:
+        """Stop accepting an ended browser session."""
+        await asyncio.to_thread(handlers.record_session, room, event)
+
+    @subscriber(SigninLinkRequestedV1.TYPE)
+    async def on_signin_link_requested(event: SigninLinkRequestedV1) -> None:
+        """Email the one-time sign-in link at once."""
+        if await asyncio.to_thread(handlers.queue_signin_email, room, event):
+            wake_sender()
 
     @subscriber(PlanCreatedV1.TYPE)
     async def on_plan_created(event: PlanCreatedV1) -> None:

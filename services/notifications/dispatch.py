@@ -16,7 +16,7 @@ from services.notifications import preferences, unsubscribe
 from services.notifications.models import DigestItem, OutgoingEmail
 from services.notifications.preferences import Mode
 from services.notifications.recipients import Recipient
-from services.notifications.rendering import render
+from services.notifications.rendering import Rendered, render
 from services.notifications.rules import CATEGORY_LABELS_VI, Category, Rule
 from shared.events.base import utcnow
 
@@ -99,12 +99,9 @@ def deliver(
             outcome.muted += 1
             continue
         unsubscribe_url = paper.unsubscribe_link(recipient, rule.category)
-        rendered = render(rule.template, {
-            "recipient_name": recipient.name, "recipient_title": recipient.title, "place": paper.place,
-            "today": paper.today(dated or now), "link": link, "unsubscribe_url": unsubscribe_url,
-            "category": rule.category.value, "category_label": CATEGORY_LABELS_VI[rule.category],
-            "reference": source.correlation_id or str(source.id), **context,
-        })
+        rendered = _render(paper, source, rule.template, recipient, context, link, dated or now, {
+            "unsubscribe_url": unsubscribe_url, "category": rule.category.value,
+            "category_label": CATEGORY_LABELS_VI[rule.category]})
         if prefs.mode is Mode.DIGEST and recipient.official_id is not None:
             session.add(DigestItem(
                 source_id=source.id, official_id=recipient.official_id, recipient=recipient.email,
@@ -114,16 +111,40 @@ def deliver(
             ))
             outcome.held += 1
             continue
-        session.add(OutgoingEmail(
-            event_id=source.id, event_type=source.event_type, recipient=recipient.email,
-            recipient_name=recipient.name, recipient_official_id=recipient.official_id,
-            recipient_unit_id=recipient.unit_id, kind=rule.template, category=rule.category,
-            subject=rendered.subject, body=rendered.text, html=rendered.html, unsubscribe_url=unsubscribe_url,
-            message_id=f"<{source.id}.{_who(recipient)}@plantrack>", correlation_id=source.correlation_id,
-            created_at=now, available_at=now,
-        ))
+        session.add(_email(source, recipient, rule.template, rule.category, rendered, now, unsubscribe_url))
         outcome.emails += 1
     return outcome
+
+
+def deliver_always(
+    session: Session, paper: Stationery, source: Source, template: str, recipient: Recipient,
+    context: Mapping[str, Any], *, link: str, now: datetime,
+) -> Outcome:
+    """Write one email that no preference mutes nor holds for a digest (a sign-in link)."""
+    rendered = _render(paper, source, template, recipient, context, link, now, {})
+    session.add(_email(source, recipient, template, "", rendered, now, ""))
+    return Outcome(emails=1)
+
+
+def _render(paper: Stationery, source: Source, template: str, recipient: Recipient, context: Mapping[str, Any],
+            link: str, dated: datetime, extra: Mapping[str, Any]) -> Rendered:
+    return render(template, {
+        "recipient_name": recipient.name, "recipient_title": recipient.title, "place": paper.place,
+        "today": paper.today(dated), "link": link, "reference": source.correlation_id or str(source.id),
+        **extra, **context,
+    })
+
+
+def _email(source: Source, recipient: Recipient, kind: str, category: str, rendered: Rendered, now: datetime,
+           unsubscribe_url: str) -> OutgoingEmail:
+    return OutgoingEmail(
+        event_id=source.id, event_type=source.event_type, recipient=recipient.email,
+        recipient_name=recipient.name, recipient_official_id=recipient.official_id,
+        recipient_unit_id=recipient.unit_id, kind=kind, category=category,
+        subject=rendered.subject, body=rendered.text, html=rendered.html, unsubscribe_url=unsubscribe_url,
+        message_id=f"<{source.id}.{_who(recipient)}@plantrack>", correlation_id=source.correlation_id,
+        created_at=now, available_at=now,
+    )
 
 
 def _who(recipient: Recipient) -> str:

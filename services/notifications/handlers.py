@@ -7,10 +7,10 @@ from sqlmodel import Session
 
 from services.notifications import directory, facts
 from services.notifications.directory import DirectoryNotReady as DirectoryNotReady  # what the handlers raise
-from services.notifications.dispatch import Outcome, Source, deliver
+from services.notifications.dispatch import Outcome, Source, deliver, deliver_always
 from services.notifications.mailroom import Mailroom
 from services.notifications.models import DirectoryOfficial, DirectoryUnit
-from services.notifications.recipients import audience
+from services.notifications.recipients import Recipient, audience
 from services.notifications.rules import RULES
 from shared.db import lock_or_insert
 from shared.events import (
@@ -27,10 +27,13 @@ from shared.events import (
     PlanUpdatedV1,
     ReviewRoundOpenedV1,
     ReviewSubmissionSubmittedV1,
+    SigninLinkRequestedV1,
     StatusUpdateReviewedV1,
     UnitCreatedV1,
     UnitPlanRegisteredV1,
     UnitUpdatedV1,
+    WebSessionEndedV1,
+    WebSessionStartedV1,
 )
 from shared.events.base import as_utc
 from shared.identity import projection as identity
@@ -71,6 +74,11 @@ def record_unit(room: Mailroom, event: UnitCreatedV1 | UnitUpdatedV1) -> bool:
 def record_token(room: Mailroom, event: ApiTokenIssuedV1 | ApiTokenRevokedV1) -> bool:
     """Learn an API token's hash, or its revocation, to authenticate callers."""
     return _once(room, event, lambda s: identity.apply_token(s, event))
+
+
+def record_session(room: Mailroom, event: WebSessionStartedV1 | WebSessionEndedV1) -> bool:
+    """Learn a browser session's hash, or its end, to authenticate its cookie."""
+    return _once(room, event, lambda s: identity.apply_session(s, event))
 
 
 def record_official(room: Mailroom, event: OfficialCreatedV1 | OfficialUpdatedV1) -> bool:
@@ -199,3 +207,14 @@ def queue_round_emails(room: Mailroom, event: ReviewRoundOpenedV1) -> int:
         return total
 
     return _queue(room, event, build)
+
+
+def queue_signin_email(room: Mailroom, event: SigninLinkRequestedV1) -> int:
+    """Email a sign-in link to the address it was asked for: never muted, never held for a digest."""
+    p = event.payload
+    paper = room.paper()
+    recipient = Recipient(email=p.email, name=p.name, title=p.title, unit_id=None, official_id=p.official_id,
+                          role="")
+    return _queue(room, event, lambda session: deliver_always(
+        session, paper, Source(event.event_id, event.event_type, event.correlation_id), "signin_link", recipient,
+        {"expires_at": p.expires_at, "link_label": "Đăng nhập"}, link=p.link, now=event.occurred_at))

@@ -3,12 +3,13 @@
 from typing import Literal
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from shared.db import sqlite_default_url
+from shared.identity.settings import SessionSettings
 
 
-class NotificationsSettings(BaseSettings):
+class NotificationsSettings(SessionSettings):
     """Configuration of the event consumers and the SMTP sender."""
 
     model_config = SettingsConfigDict(

@@ -47,10 +47,13 @@ from shared.events import (
     PlanUpdatedV1,
     ReviewRoundOpenedV1,
     ReviewSubmissionSubmittedV1,
+    SigninLinkRequestedV1,
     StatusUpdateReviewedV1,
     UnitCreatedV1,
     UnitPlanRegisteredV1,
     UnitUpdatedV1,
+    WebSessionEndedV1,
+    WebSessionStartedV1,
 )
 from shared.events.base import Event, as_utc
 from shared.identity import projection as identity
@@ -110,7 +113,7 @@ def _assignment(session: Session, assignment_id: int, **identity: Any) -> Report
 def archive(session: Session, event: Event) -> None:
     """Keep the event as received (once: a duplicate never gets this far)."""
     insert_missing(session, EventArchive(event_id=event.event_id, event_type=event.event_type,
-                                         occurred_at=event.occurred_at, body=event.model_dump_json()))
+                                         occurred_at=event.occurred_at, body=event.redacted().model_dump_json()))
 
 
 def _handle(engine: Engine, event: Event, work: Callable[[Session], object]) -> bool:
@@ -154,6 +157,16 @@ apply_unit_created = apply_unit  # the unit.created consumer's name for it
 def apply_official(engine: Engine, event: OfficialCreatedV1 | OfficialUpdatedV1) -> bool:
     """Record the official's role, unit and active flag, to authenticate and scope callers."""
     return _handle(engine, event, lambda s: identity.apply_official(s, event))
+
+
+def apply_session(engine: Engine, event: WebSessionStartedV1 | WebSessionEndedV1) -> bool:
+    """Learn a browser session's hash, or its end, to authenticate its cookie."""
+    return _handle(engine, event, lambda s: identity.apply_session(s, event))
+
+
+def apply_nothing(engine: Engine, event: Event) -> bool:
+    """Record an event this read model has no use for (the relay publishes `mandatory`)."""
+    return _handle(engine, event, lambda s: None)
 
 
 def apply_token(engine: Engine, event: ApiTokenIssuedV1 | ApiTokenRevokedV1) -> bool:
@@ -346,6 +359,9 @@ PROJECTIONS: dict[str, Callable[[Engine, Any], bool]] = {
     OfficialUpdatedV1.TYPE: apply_official,
     ApiTokenIssuedV1.TYPE: apply_token,
     ApiTokenRevokedV1.TYPE: apply_token,
+    WebSessionStartedV1.TYPE: apply_session,
+    WebSessionEndedV1.TYPE: apply_session,
+    SigninLinkRequestedV1.TYPE: apply_nothing,
     PlanCreatedV1.TYPE: apply_plan_snapshot,
     PlanUpdatedV1.TYPE: apply_plan_snapshot,
     PlanPublishedV1.TYPE: apply_plan_status,

@@ -1,12 +1,13 @@
 """Settings of the reporting service, from PLANTRACK_* environment variables."""
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from shared.db import sqlite_default_url
+from shared.identity.settings import SessionSettings
 
 
-class ReportingSettings(BaseSettings):
+class ReportingSettings(SessionSettings):
     """Configuration of the read-model consumers and the export API."""
 
     model_config = SettingsConfigDict(

@@ -35,6 +35,13 @@ from shared.events.assignments import (
 )
 from shared.events.base import Event, utcnow
 from shared.events.registry import EVENT_TYPES, parse_event
+from shared.events.sessions import (
+    SigninLinkPayload,
+    SigninLinkRequestedV1,
+    WebSessionEndedV1,
+    WebSessionPayload,
+    WebSessionStartedV1,
+)
 
 __all__ = [
     "ApiTokenIssuedV1",
@@ -62,6 +69,8 @@ __all__ = [
     "ReviewRoundPayload",
     "ReviewSubmissionPayload",
     "ReviewSubmissionSubmittedV1",
+    "SigninLinkPayload",
+    "SigninLinkRequestedV1",
     "StatusUpdateReviewedV1",
     "TaskPayload",
     "UnitCreatedV1",
@@ -70,6 +79,9 @@ __all__ = [
     "UnitPlanPayload",
     "UnitPlanRegisteredV1",
     "UpdateReviewedPayload",
+    "WebSessionEndedV1",
+    "WebSessionPayload",
+    "WebSessionStartedV1",
     "parse_event",
     "utcnow",
 ]

@@ -44,6 +44,10 @@ class Event(BaseModel):
                     "to this number. None: published before directory versions existed.",
     )
 
+    def redacted(self) -> "Event":
+        """The event as it may be kept after its effect (an event carrying a secret leaves it out)."""
+        return self
+
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: object) -> None:
         super().__pydantic_init_subclass__(**kwargs)

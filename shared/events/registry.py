@@ -23,6 +23,7 @@ from shared.events.assignments import (
     UnitUpdatedV1,
 )
 from shared.events.base import Event
+from shared.events.sessions import SigninLinkRequestedV1, WebSessionEndedV1, WebSessionStartedV1
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
@@ -44,6 +45,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ReviewSubmissionSubmittedV1,
         ApiTokenIssuedV1,
         ApiTokenRevokedV1,
+        SigninLinkRequestedV1,
+        WebSessionStartedV1,
+        WebSessionEndedV1,
     )
 }
 

@@ -41,4 +41,17 @@ class IdentityToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
-IDENTITY_TABLES = (IdentityUnit.__table__, IdentityOfficial.__table__, IdentityToken.__table__)  # type: ignore[attr-defined]
+class IdentitySession(SQLModel, table=True):
+    """A browser session's hash; an ended session stays ended whatever arrives after."""
+
+    __tablename__ = "identity_sessions"
+
+    id: int = Field(primary_key=True)
+    official_id: int = Field(index=True)
+    session_hash: str = Field(max_length=64, unique=True)
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+IDENTITY_TABLES = (IdentityUnit.__table__, IdentityOfficial.__table__, IdentityToken.__table__,  # type: ignore[attr-defined]
+                   IdentitySession.__table__)  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 Each event type has its own queue, so these events arrive in any order: an official keeps the
 state of the latest `occurred_at`, and a token once revoked stays revoked even when its
-`api_token.issued.v1` comes after the revocation.
+`api_token.issued.v1` comes after the revocation (and a session once ended stays ended).
 """
 
 
@@ -16,9 +16,11 @@ from shared.events import (
     OfficialUpdatedV1,
     UnitCreatedV1,
     UnitUpdatedV1,
+    WebSessionEndedV1,
+    WebSessionStartedV1,
 )
 from shared.events.base import as_utc
-from shared.identity.models import IdentityOfficial, IdentityToken, IdentityUnit
+from shared.identity.models import IdentityOfficial, IdentitySession, IdentityToken, IdentityUnit
 
 
 def apply_unit(session: Session, event: UnitCreatedV1 | UnitUpdatedV1) -> None:
@@ -48,4 +50,13 @@ def apply_token(session: Session, event: ApiTokenIssuedV1 | ApiTokenRevokedV1) -
                                                 expires_at=p.expires_at, revoked_at=p.revoked_at))
     row.official_id, row.token_hash, row.expires_at = p.official_id, p.token_hash, p.expires_at
     row.revoked_at = row.revoked_at or p.revoked_at
+    session.add(row)
+
+
+def apply_session(session: Session, event: WebSessionStartedV1 | WebSessionEndedV1) -> None:
+    """Record a browser session's hash and absolute expiry; ending is final."""
+    p = event.payload
+    row = lock_or_insert(session, IdentitySession(id=p.id, official_id=p.official_id, session_hash=p.session_hash,
+                                                  expires_at=p.expires_at, ended_at=p.ended_at))
+    row.ended_at = row.ended_at or p.ended_at
     session.add(row)

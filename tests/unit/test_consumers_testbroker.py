@@ -306,3 +306,25 @@ async def test_api_outbox_rows_drive_both_services(world: World, tmp_path: Path)
     finally:
         notifications.engine.dispose()
         reporting.engine.dispose()
+
+
+async def test_a_signin_link_is_emailed_once_to_its_address_even_when_muted(notifications: Service) -> None:
+    from services.notifications import preferences
+    from services.notifications.rules import Category
+    from shared.events import SigninLinkPayload, SigninLinkRequestedV1
+
+    with Session(notifications.engine) as s:  # the official mutes every category and reads digests
+        preferences.store(s, 7, preferences.Mode.DIGEST, 7, [c.value for c in Category])
+        s.commit()
+    link = "https://plantrack.example.vn/signin/one-time-token"
+    event = SigninLinkRequestedV1(correlation_id="req-signin", payload=SigninLinkPayload(
+        official_id=7, name="Trần Văn Bình", title="Chuyên viên", email="binh@example.vn", link=link,
+        expires_at=datetime(2026, 11, 27, 2, 45, tzinfo=UTC)))
+    async with TestRabbitBroker(notifications.broker) as br:
+        await publish(br, event)
+        await publish(br, event)  # redelivery
+    (email,) = notifications.all(OutgoingEmail)
+    assert email.recipient == "binh@example.vn" and email.kind == "signin_link" and email.unsubscribe_url == ""
+    assert f"Đăng nhập: {link}" in email.body and link in email.html and email.sent_at is None
+    assert email.subject == "Đường dẫn đăng nhập Hệ thống theo dõi thực hiện kế hoạch"
+    assert notifications.wakes == [1]

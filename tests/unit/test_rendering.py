@@ -78,6 +78,8 @@ SPECIFIC: dict[str, dict[str, Any]] = {
         "plan_number": PLAN, "plan_title": PLAN_TITLE, "unit_name": UNIT, "published_on": date(2026, 10, 1),
         "days_since": 57,
     },
+    "signin_link": {"expires_at": REPORTED, "link_label": "Đăng nhập", "link": f"{BASE}/signin/abc123",
+                    "unsubscribe_url": ""},
 }
 
 
@@ -135,7 +137,7 @@ def test_templates_are_nfc() -> None:
         assert unicodedata.is_normalized("NFC", path.read_text("utf-8")), path.name
 
 
-@pytest.mark.parametrize("kind", ALL_KINDS)
+@pytest.mark.parametrize("kind", [k for k in ALL_KINDS if k != "signin_link"])  # no one mutes a sign-in link
 def test_every_kind_renders(kind: str) -> None:
     r = render(kind, context(kind))
     assert isinstance(r, Rendered)
@@ -183,7 +185,17 @@ EXPECTED_SUBJECTS = {
     "review_round_missing": "[41-KH/ĐUK] 3/10 đơn vị chưa nộp báo cáo tổng kết (hạn 15/12/2026)",
     "unit_plan_missing": "[41-KH/ĐUK] Đề nghị Chi bộ Sở Xây dựng xây dựng kế hoạch thực hiện",
     "digest": "Tổng hợp thông báo ngày 27/11/2026: 2 thông báo",
+    "signin_link": "Đường dẫn đăng nhập Hệ thống theo dõi thực hiện kế hoạch",
 }
+
+
+def test_the_signin_email_has_its_link_and_no_unsubscribe_line() -> None:
+    r = render("signin_link", context("signin_link"))
+    link = f"{BASE}/signin/abc123"
+    assert f"Đăng nhập: {link}" in r.text and "Hủy nhận" not in r.text and "một lần" in r.text
+    assert time_vi(REPORTED) in r.text
+    html = parse(r.html)
+    assert link in html.hrefs and "Đăng nhập" in words("".join(html.text)) and "Hủy nhận" not in r.html
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS)

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from services.reporting import app as reporting_app
 from services.reporting import consumers, exports
 from services.reporting.models import (
+    EventArchive,
     ReportAssignment,
     ReportInspection,
     ReportPlan,
@@ -56,6 +57,8 @@ from shared.events import (
     ReviewRoundPayload,
     ReviewSubmissionPayload,
     ReviewSubmissionSubmittedV1,
+    SigninLinkPayload,
+    SigninLinkRequestedV1,
     StatusUpdateReviewedV1,
     TaskPayload,
     UnitCreatedV1,
@@ -64,10 +67,13 @@ from shared.events import (
     UnitPlanRegisteredV1,
     UnitUpdatedV1,
     UpdateReviewedPayload,
+    WebSessionEndedV1,
+    WebSessionPayload,
+    WebSessionStartedV1,
     parse_event,
 )
 from shared.identity.auth import hash_token
-from shared.identity.models import IdentityOfficial, IdentityUnit
+from shared.identity.models import IdentityOfficial, IdentitySession, IdentityUnit
 from shared.messaging.broker import make_broker
 from shared.messaging.inbox import ProcessedEvent
 from tests.support.events import publish
@@ -210,6 +216,12 @@ SAMPLES: list[Event] = [
     ApiTokenIssuedV1(payload=ApiTokenPayload(id=3, official_id=9, token_hash=hash_token("pt_c"))),
     ApiTokenRevokedV1(payload=ApiTokenPayload(id=3, official_id=9, token_hash=hash_token("pt_c"),
                                               revoked_at=at(2, 1))),
+    SigninLinkRequestedV1(payload=SigninLinkPayload(official_id=9, name="Lê Văn C", email="c@example.vn",
+                                                    link="https://example.vn/signin/secret-link", expires_at=at(2, 1))),
+    WebSessionStartedV1(payload=WebSessionPayload(id=4, official_id=9, session_hash=hash_token("s"),
+                                                  expires_at=at(2, 2))),
+    WebSessionEndedV1(payload=WebSessionPayload(id=4, official_id=9, session_hash=hash_token("s"),
+                                                expires_at=at(2, 2), ended_at=at(2, 1))),
 ]
 
 
@@ -228,6 +240,9 @@ async def test_reporting_consumes_one_event_of_every_type(reporting: Reporting) 
     async with TestRabbitBroker(reporting.broker) as br:
         await publish(br, *SAMPLES)
     assert sorted(p.event_type for p in reporting.all(ProcessedEvent)) == sorted(EVENT_TYPES)
+    assert [s.ended_at is not None for s in reporting.all(IdentitySession)] == [True]
+    archived = " ".join(row.body for row in reporting.all(EventArchive))
+    assert "signin_link.requested.v1" in archived and "secret-link" not in archived  # the link is not kept
 
 
 async def test_official_events_only_reach_the_identity_tables(reporting: Reporting) -> None:

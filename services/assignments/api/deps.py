@@ -1,9 +1,10 @@
 """Dependencies of the assignments routes: state, unit of work, the acting official."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -11,10 +12,13 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from services.assignments import signin
 from services.assignments.auth import Actor, resolve_token
 from services.assignments.settings import AssignmentsSettings
 from shared.db import session_scope
+from shared.events.base import utcnow
 from shared.identity.auth import bearer_scheme, unauthorized
+from shared.identity.cookies import by_cookie, submitted_csrf
 from shared.messaging.relay import DueRowWorker
 from shared.problems import Problem
 from shared.validation import Limit, Offset
@@ -27,6 +31,7 @@ class AppState:
     settings: AssignmentsSettings
     engine: Engine
     relay: DueRowWorker | None = None  # type: ignore[type-arg]
+    now: Callable[[], datetime] = field(default=utcnow)  # the clock sessions and links are judged by
 
     @contextmanager
     def uow(self) -> Iterator[Session]:
@@ -45,22 +50,36 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_actor(
+def find_actor(
     request: Request, state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Actor:
-    """Resolve the bearer token to the acting official (401 otherwise)."""
+    csrf: Annotated[str, Depends(submitted_csrf)],
+) -> Actor | None:
+    """The acting official by bearer token (401 when unknown), or else by browser session (CSRF
+    checked on unsafe methods); None when the request carries neither."""
     token = credentials.credentials.strip() if credentials else ""
-    if not token:
-        raise unauthorized("Send an API token: 'Authorization: Bearer <token>'.")
+    request_id = getattr(request.state, "request_id", "")
+    now = state.now()
     with session_scope(state.engine) as session:
-        official = resolve_token(session, token)
-        if official is None:
-            raise unauthorized("The API token is unknown, expired or revoked.")
-        return Actor.of(official, getattr(request.state, "request_id", ""))
+        if token:
+            official = resolve_token(session, token)
+            if official is None:
+                raise unauthorized("The API token is unknown, expired or revoked.")
+        else:
+            official = by_cookie(request, state.settings.session_cookies(), csrf, now,
+                                 lambda secret: signin.resolve_session(session, secret, now))
+        return Actor.of(official, request_id) if official is not None else None
+
+
+def get_actor(actor: Annotated[Actor | None, Depends(find_actor)]) -> Actor:
+    """The acting official (401 without one)."""
+    if actor is None:
+        raise unauthorized("Send an API token: 'Authorization: Bearer <token>', or sign in.")
+    return actor
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+MaybeActorDep = Annotated[Actor | None, Depends(find_actor)]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 from fastapi import APIRouter, status
 from sqlmodel import select
 
-from services.assignments import directory
+from services.assignments import directory, signin
 from services.assignments.access import require_role, scope_unit_ids
 from services.assignments.api.deps import ActorDep, PageDep, StateDep, page_of
 from services.assignments.auth import new_token
@@ -16,6 +16,7 @@ from services.assignments.schemas import (
     OfficialPublic,
     OfficialUpdate,
     Page,
+    SessionsEnded,
     TokenCreate,
     TokenIssued,
     TokenPublic,
@@ -139,3 +140,11 @@ def revoke_token(official_id: DbId, token_id: DbId, actor: ActorDep, state: Stat
     """Revoke a token (admin)."""
     with state.uow() as session:
         return directory.revoke_token(session, actor=actor, official_id=official_id, token_id=token_id)
+
+
+@router.delete("/officials/{official_id}/sessions", response_model=SessionsEnded)
+def end_sessions(official_id: DbId, actor: ActorDep, state: StateDep) -> SessionsEnded:
+    """End every browser session of an official, on every service (admin)."""
+    with state.uow() as session:
+        return SessionsEnded(ended=signin.end_official_sessions(session, actor=actor, official_id=official_id,
+                                                                now=state.now()))

@@ -185,6 +185,15 @@ ACCESS: list[Access] = [
     Access("GET", "/reviews/{round_id}/submissions", expect(200), url="/reviews/{round}/submissions",
            units=ids("unit_id"), world_units=("A",)),
     Access("GET", "/audit", admin_only(200)),
+    # -- pages (browser sign-in); the client follows redirects --------------------------------
+    Access("GET", "/", expect(200, anonymous=200)),  # anonymous: sent to /signin; a bad token: 401
+    Access("GET", "/signin", PUBLIC),
+    Access("POST", "/signin", {role: 403 for role in ROLES}, kw={"data": {"email": "a@example.vn"}}),  # no CSRF
+    Access("GET", "/signin/{token}", PUBLIC, url="/signin/unknown-link"),
+    Access("POST", "/signin/{token}", {role: 403 for role in ROLES}, url="/signin/unknown-link"),
+    Access("POST", "/signout", PUBLIC),  # without a session cookie: nothing to end, back to /signin
+    Access("DELETE", "/officials/{official_id}/sessions", admin_only(200),
+           url="/officials/{officer_b_official}/sessions"),
 ]
 
 CASES = [pytest.param(row, role, id=f"{row.method} {row.route} [{role}]") for row in ACCESS for role in ROLES]

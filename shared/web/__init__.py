@@ -1,0 +1,1 @@
+"""Server-rendered pages: the page shell (Jinja2 templates, one CSS file) every service that serves pages uses."""
