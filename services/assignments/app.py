@@ -11,7 +11,16 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from services.assignments import directory as directory_use_cases
-from services.assignments.api import assignments, directory, oversight, pages, plans
+from services.assignments.api import (
+    admin_pages,
+    assignments,
+    board_pages,
+    directory,
+    oversight,
+    pages,
+    plans,
+    unit_pages,
+)
 from services.assignments.api.deps import AppState
 from services.assignments.settings import AssignmentsSettings
 from shared.db import make_engine, migrate, ping, session_scope
@@ -93,6 +102,9 @@ def create_app(settings: AssignmentsSettings | None = None) -> FastAPI:
     app.include_router(assignments.router)
     app.include_router(oversight.router)
     app.include_router(pages.router)
+    app.include_router(unit_pages.router)
+    app.include_router(board_pages.router)
+    app.include_router(admin_pages.router)
     install_static(app)
     return app
 

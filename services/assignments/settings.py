@@ -66,6 +66,10 @@ class AssignmentsSettings(SessionSettings):
         validation_alias=AliasChoices("PLANTRACK_ASSIGNMENTS_PUBLIC_URL", "PLANTRACK_PUBLIC_URL"),
         description="Base URL users open; sign-in links point to {public_url}/signin/{token}.",
     )
+    reporting_public_url: str = Field(
+        default="http://127.0.0.1:8003",
+        description="Base URL of the reporting service's pages: the portal links its dashboard there.",
+    )
     signin_link_minutes: int = Field(default=15, gt=0, description="How long an emailed sign-in link is valid.")
     session_absolute_minutes: int = Field(
         default=12 * 60, gt=0, description="A browser session ends this long after sign-in, however active.")

@@ -37,47 +37,49 @@ def safe_next(value: str) -> str:
     return "/"
 
 
-def _page(request: Request, state: Any, template: str, title: str, *, status_code: int = 200,
-          user: str = "", **context: Any) -> Response:
-    """A page with the shell's context: who is signed in, and the CSRF token of its forms."""
+def page(request: Request, state: Any, template: str, title: str, *, status_code: int = 200,
+          user: str = "", role: str = "", **context: Any) -> Response:
+    """A page with the shell's context: who is signed in (name and role: the navigation), the
+    dashboard's address and the CSRF token of its forms."""
     anchor = csrf_anchor(request, state.settings.session_cookies(), state.now()) or ensure_csrf_cookie(request)
-    return render(templates, template, {"title": title, "user": user,
+    return render(templates, template, {"title": title, "user": user, "role": role,
+                                        "dashboard_url": state.settings.reporting_public_url.rstrip("/"),
                                         "csrf_token": state.settings.session_cookies().csrf_token(anchor),
                                         **context}, status_code=status_code)
 
 
-def _refuse(request: Request, state: Any, status: int, detail: str, title: str, message: str) -> Response:
+def refuse(request: Request, state: Any, status: int, detail: str, title: str, message: str) -> Response:
     """A refusal: a Vietnamese page for a browser, problem+json for anything else."""
     if not wants_html(request):
         raise Problem(status, detail)
-    return _page(request, state, "message.html", title, status_code=status, message=message,
+    return page(request, state, "message.html", title, status_code=status, message=message,
                  link="/signin", link_label="Quay lại trang đăng nhập")
 
 
-def _csrf_ok(request: Request, state: Any, fields: dict[str, str]) -> bool:
+def csrf_ok(request: Request, state: Any, fields: dict[str, str]) -> bool:
     cookies = state.settings.session_cookies()
     return cookies.csrf_ok(csrf_anchor(request, cookies, state.now()), fields.get(CSRF_FIELD, ""))
 
 
-def _bad_csrf(request: Request, state: Any) -> Response:
-    return _refuse(request, state, 403, "The form's CSRF token is missing or wrong: reload the page and try again.",
+def bad_csrf(request: Request, state: Any) -> Response:
+    return refuse(request, state, 403, "The form's CSRF token is missing or wrong: reload the page and try again.",
                    "Biểu mẫu đã hết hiệu lực", "Biểu mẫu đã hết hiệu lực hoặc không hợp lệ. "
                    "Đồng chí hãy tải lại trang và thử lại.")
 
 
 @router.get("/")
 def home(request: Request, state: StateDep, actor: MaybeActorDep) -> Response:
-    """The landing page of a signed-in official; anyone else is sent to sign in."""
+    """The landing page of a signed-in official (the way to their role's pages); anyone else signs in."""
     if actor is None:
         return RedirectResponse("/signin", status_code=303)
-    return _page(request, state, "home.html", "Trang chủ", user=actor.name,
-                 idle_minutes=state.settings.session_idle_minutes)
+    return page(request, state, "home.html", "Trang chủ", user=actor.name, role=actor.role.value,
+                idle_minutes=state.settings.session_idle_minutes)
 
 
 @router.get("/signin")
 def signin_form(request: Request, state: StateDep, next: str = "/") -> Response:
     """The sign-in form: an email address."""
-    return _page(request, state, "signin.html", "Đăng nhập", next=safe_next(next), email="", error="",
+    return page(request, state, "signin.html", "Đăng nhập", next=safe_next(next), email="", error="",
                  link_minutes=state.settings.signin_link_minutes)
 
 
@@ -85,13 +87,13 @@ def signin_form(request: Request, state: StateDep, next: str = "/") -> Response:
 async def signin_request(request: Request, state: StateDep) -> Response:
     """Email a sign-in link; the same answer whether the address is known or not."""
     fields = await form_fields(request)
-    if not _csrf_ok(request, state, fields):
-        return _bad_csrf(request, state)
+    if not csrf_ok(request, state, fields):
+        return bad_csrf(request, state)
     email = fields.get("email", "").strip()
     if not (0 < len(email) <= EMAIL_MAX and "@" in email.strip("@") and " " not in email):
         if not wants_html(request):
             raise Problem(422, "Send the email address of an official.")
-        return _page(request, state, "signin.html", "Đăng nhập", status_code=422,
+        return page(request, state, "signin.html", "Đăng nhập", status_code=422,
                      next=safe_next(fields.get("next", "/")), email=email[:EMAIL_MAX], error=BAD_EMAIL,
                      link_minutes=state.settings.signin_link_minutes)
     address = request.client.host if request.client else "unknown"
@@ -100,18 +102,18 @@ async def signin_request(request: Request, state: StateDep) -> Response:
             signin.request_link(session, email=email, address=address, now=state.now(), settings=state.settings,
                                 correlation_id=getattr(request.state, "request_id", ""))
     except TooManyRequests as exc:
-        response = _refuse(request, state, 429, exc.detail, "Quá nhiều yêu cầu",
+        response = refuse(request, state, 429, exc.detail, "Quá nhiều yêu cầu",
                            "Đồng chí đã yêu cầu đăng nhập quá nhiều lần. Xin thử lại sau ít phút.")
         response.headers["Retry-After"] = str(state.settings.signin_window_minutes * 60)
         return response
-    return _page(request, state, "message.html", "Kiểm tra hộp thư", link="", link_label="",
+    return page(request, state, "message.html", "Kiểm tra hộp thư", link="", link_label="",
                  message=SENT.format(minutes=state.settings.signin_link_minutes))
 
 
 @router.get("/signin/{token}")
 def signin_confirm(request: Request, state: StateDep, token: str, next: str = "/") -> Response:
     """Ask to confirm: a mail scanner that opens the link does not spend it."""
-    return _page(request, state, "signin_confirm.html", "Xác nhận đăng nhập", token=token[:100],
+    return page(request, state, "signin_confirm.html", "Xác nhận đăng nhập", token=token[:100],
                  next=safe_next(next))
 
 
@@ -119,14 +121,14 @@ def signin_confirm(request: Request, state: StateDep, token: str, next: str = "/
 async def signin_use(request: Request, state: StateDep, token: str) -> Response:
     """Spend the link on a browser session: the session cookie, then the page asked for."""
     fields = await form_fields(request)
-    if not _csrf_ok(request, state, fields):
-        return _bad_csrf(request, state)
+    if not csrf_ok(request, state, fields):
+        return bad_csrf(request, state)
     now = state.now()
     with state.uow() as session:
         started = signin.use_link(session, token=token, now=now, settings=state.settings,
                                   correlation_id=getattr(request.state, "request_id", ""))
     if started is None:
-        return _refuse(request, state, 400, "This sign-in link is unknown, used or expired.",
+        return refuse(request, state, 400, "This sign-in link is unknown, used or expired.",
                        "Đường dẫn không còn hiệu lực", "Đường dẫn đăng nhập này không đúng, đã được dùng "
                        "hoặc đã hết hạn. Đồng chí hãy yêu cầu một đường dẫn mới.")
     keep_alive(request, state.settings.session_cookies(), started.token, now)
@@ -142,7 +144,7 @@ async def signout(request: Request, state: StateDep) -> Response:
     token = session_token(request, cookies, now)
     if token is not None:
         if not cookies.csrf_ok(token, fields.get(CSRF_FIELD) or request.headers.get("x-csrf-token", "")):
-            return _bad_csrf(request, state)
+            return bad_csrf(request, state)
         with state.uow() as session:
             signin.end_session(session, token=token, now=now, actor=None)
     drop_session_cookie(request)
