@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from sqlmodel import Session
 
-from services.notifications import directory, facts
+from services.notifications import directory, facts, links
 from services.notifications.directory import DirectoryNotReady as DirectoryNotReady  # what the handlers raise
 from services.notifications.dispatch import Outcome, Source, deliver, deliver_always
 from services.notifications.mailroom import Mailroom
@@ -159,7 +159,7 @@ def queue_status_emails(room: Mailroom, event: AssignmentStatusChangedV1) -> int
             "reported_at": local_time(p.reported_at), "evidence_links": list(p.evidence_links), "period": p.period,
         }
         return deliver(session, paper, _source(event, p.unit_id), rule, people, context,
-                       link=paper.link(f"assignments/{p.assignment_id}"), now=event.occurred_at, dated=p.reported_at)
+                       link=paper.link(links.plan_board(p.plan_id)), now=event.occurred_at, dated=p.reported_at)
 
     return _queue(room, event, build)
 
@@ -182,7 +182,7 @@ def queue_returned_emails(room: Mailroom, event: StatusUpdateReviewedV1) -> int:
         }
         return deliver(session, paper, _source(event, p.unit_id), rule,
                        audience(rule.audience, p.unit_id, found.units, found.officials), context,
-                       link=paper.link(f"assignments/{p.assignment_id}"), now=event.occurred_at, dated=p.reviewed_at)
+                       link=paper.link(links.assignment(p.assignment_id)), now=event.occurred_at, dated=p.reviewed_at)
 
     return _queue(room, event, build)
 
@@ -203,7 +203,7 @@ def queue_round_emails(room: Mailroom, event: ReviewRoundOpenedV1) -> int:
                 "period_end": p.period_end, "submit_by": p.submit_by, "unit_name": found.units[unit_id].name}
             total += deliver(session, paper, _source(event, unit_id), rule,
                              audience(rule.audience, unit_id, found.units, found.officials), context,
-                             link=paper.link(f"plans/{p.plan_id}/reviews/{p.id}"), now=event.occurred_at)
+                             link=paper.link(links.round_form(p.id)), now=event.occurred_at)
         return total
 
     return _queue(room, event, build)

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
-from services.notifications import digests, directory
+from services.notifications import digests, directory, links
 from services.notifications.claims import claiming
 from services.notifications.directory import Directory
 from services.notifications.dispatch import Outcome, Source, Stationery, deliver, occasion_id
@@ -137,16 +137,23 @@ def _deliver(session: Session, paper: Stationery, here: Directory, found: Found,
     people = audience(found.rule.audience, found.unit_id, here.units, here.officials)
     source = Source(occasion_id(found.key), f"occasion.{found.rule.name}", found.key, found.unit_id)
     outcome = deliver(session, paper, source, found.rule, people, context,
-                      link=found.link or _link(paper, found), now=now)
+                      link=found.link or occasion_link(paper, found), now=now)
     log.info("occasion claimed", extra={"occasion": found.key, "emails": outcome.emails, "held": outcome.held,
                                         "warnings": outcome.warnings})
     return outcome
 
 
-def _link(paper: Stationery, found: Found) -> str:
-    key = found.key.split(":")
-    if key[0] in {"deadline", "report_due", "overdue", "escalation"}:
-        return paper.link(f"assignments/{key[1]}")
+def occasion_link(paper: Stationery, found: Found) -> str:
+    """The page an occasion's email links to, by its key (see occasions)."""
+    kind, subject = found.key.split(":")[:2]
+    if kind in {"deadline", "report_due", "overdue", "escalation"}:
+        return paper.link(links.assignment(int(subject)))
+    if kind == "round_reminder":
+        return paper.link(links.round_form(int(subject)))
+    if kind == "round_missing":
+        return paper.link(links.round_board(int(subject)))
+    if kind == "unit_plan":
+        return paper.link(links.unit_plan_form(int(subject)))
     return paper.link("")
 
 
@@ -181,7 +188,7 @@ def _announce(room: Mailroom, paper: Stationery, here: Directory, plan: PlanFact
                 items.append({"task_code": a.task_code, "task_title": a.task_title, "role": a.role,
                               "due_on": a.due_on, "ongoing": a.task_kind == "ongoing",
                               "period_label": every_vi(plan.reporting_period) if a.task_kind == "ongoing" else "",
-                              "link": paper.link(f"assignments/{a.id}")})
+                              "link": paper.link(links.assignment(a.id))})
             context = {"plan_number": plan.number, "plan_title": plan.title, "issuer_name": plan.issuer_name,
                        "unit_name": here.units[unit_id].name, "items": items}
             rule = RULES["assignment_given"]
@@ -189,7 +196,7 @@ def _announce(room: Mailroom, paper: Stationery, here: Directory, plan: PlanFact
             source = Source(occasion_id(key), f"occasion.{rule.name}", key, unit_id)
             return deliver(session, paper, source, rule,
                            audience(rule.audience, unit_id, here.units, here.officials), context,
-                           link=paper.link(f"plans/{plan.id}"), now=now)
+                           link=paper.link(links.unit_tasks(plan.id)), now=now)
     except IntegrityError:
         log.info("assignments announced elsewhere", extra={"plan_id": plan.id, "unit_id": unit_id})
     except _NotYet as exc:

@@ -70,7 +70,7 @@ class NotificationsSettings(SessionSettings):
     public_url: str = Field(
         default="http://127.0.0.1:8001",
         validation_alias=AliasChoices("PLANTRACK_PUBLIC_URL", "PLANTRACK_NOTIFICATIONS_PUBLIC_URL"),
-        description="Base URL users open; emails link to {public_url}/plans/{id} and /assignments/{id}.",
+        description="Base URL of the portal (the assignments service): emails link to its pages (links.py).",
     )
     unsubscribe_url: str = Field(
         default="http://127.0.0.1:8002/unsubscribe",

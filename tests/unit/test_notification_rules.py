@@ -15,10 +15,13 @@ from sqlmodel import Session, select
 
 from services.notifications import app as notifications_app
 from services.notifications import consumers, preferences, scanner
-from services.notifications.dispatch import Outcome
+from services.notifications.dispatch import Outcome, Stationery
 from services.notifications.mailroom import Mailroom
 from services.notifications.models import DigestItem, OutgoingEmail
-from services.notifications.preferences import Mode
+from services.notifications.occasions import Found
+from services.notifications.preferences import Defaults, Mode
+from services.notifications.rules import RULES
+from services.notifications.scanner import occasion_link
 from services.notifications.settings import NotificationsSettings
 from shared.db import make_engine, migrate
 from shared.events import (
@@ -173,7 +176,7 @@ async def test_published_plan_tells_each_unit_its_tasks_once_mailbox_when_no_off
     [binh, mailbox] = chase.emails("assignment_given")
     assert "2 nhiệm vụ" in binh.subject and "41-KH/ĐUK" in binh.subject
     assert "chủ trì" in binh.body and "phối hợp" in binh.body and "hằng quý" in binh.body
-    assert "https://plantrack.example.vn/assignments/1" in binh.body
+    assert "https://plantrack.example.vn/unit/assignments/1" in binh.body  # the assignment's page
     assert mailbox.recipient_official_id is None and "Chi bộ Sở Y tế" in mailbox.body
     [warning] = chase.warnings()
     assert warning.recipient_unit_id == 5 and "unreachable" in (warning.last_error or "")
@@ -358,3 +361,18 @@ async def test_unit_mailbox_follows_unit_updated(chase: Chase) -> None:
     chase.scan()
     assert chase.to("assignment_given") == ["cbsgd@example.vn"]
     assert "Chi bộ Sở Giáo dục và Đào tạo" in chase.emails("assignment_given")[0].body
+
+
+@pytest.mark.parametrize(("key", "rule", "page"), [
+    ("deadline:7:2026-12-31:7", "deadline_approaching", "/unit/assignments/7"),
+    ("report_due:7:2026-Q4:7", "deadline_approaching", "/unit/assignments/7"),
+    ("overdue:7:2026-12-31:1", "overdue", "/unit/assignments/7"),
+    ("escalation:7:2026-12-31:1", "escalation", "/unit/assignments/7"),
+    ("round_reminder:3:12", "review_round_reminder", "/unit/reviews/3"),
+    ("round_missing:3", "review_round_missing", "/board/reviews/3"),
+    ("unit_plan:41:12", "unit_plan_missing", "/unit/plans/41/unit-plan"),
+])
+def test_every_occasion_links_to_its_page(key: str, rule: str, page: str) -> None:
+    paper = Stationery(place="Trà Vinh", public_url="https://plantrack.example.vn/", unsubscribe_url="",
+                       key=b"k", tz=ZoneInfo("Asia/Ho_Chi_Minh"), defaults=Defaults())
+    assert occasion_link(paper, Found(key, RULES[rule], 12)) == "https://plantrack.example.vn" + page
