@@ -109,11 +109,7 @@ def main() -> None:
         def csv_plan(s: Session) -> str:
             plan = exports.get_plan(s, 1)
             assert plan is not None
-            rows = exports.plan_rows(s, 1)
-            return exports.export_csv(plan, rows, TODAY, 7, kinds=progress.task_kinds(s, 1),
-                                      names=progress.unit_names(s, {r.unit_id for r in rows}),
-                                      indicators=exports.indicator_labels(s, 1),
-                                      unit_plans=exports.unit_plan_numbers(s, 1))
+            return "".join(exports.plan_csv(s, plan, TODAY, 7))
 
         def csv_round(s: Session) -> str:
             rnd = progress.get_round(s, 1, 1)

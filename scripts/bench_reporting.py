@@ -6,7 +6,10 @@ Builds 200 units x 50 tasks = 10,000 assignments with 10 status updates each (10
 inserted) in SQLite, and also in PostgreSQL when PLANTRACK_TEST_PG_URL is set (in a throwaway
 database, dropped afterwards). Each timing is the median of --runs runs of the functions the routes
 call (reading the read model and building the answer or the file, minus HTTP).
-Targets: progress <= 50 ms, progress?as_of <= 200 ms, each export <= 1 s."""
+Targets: progress <= 50 ms, progress?as_of <= 200 ms, each export <= 1 s.
+
+Then the memory the streamed plan CSV takes (tracemalloc peak while writing it all) for 10,000 and
+40,000 assignments (one update each): constant, whatever the plan's size."""
 
 import argparse
 import json
@@ -16,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -103,7 +107,7 @@ def build(engine: Engine, units: int, tasks: int, updates_each: int) -> None:
                     reported_at=at, version=k + 2, review_state="accepted" if k % 3 else "pending", review_reason="",
                     reviewed_at=at + timedelta(days=1) if k % 3 else None))
             rows[ReportUpdate].extend(history)
-            latest = history[-1]
+            latest: dict[str, Any] = history[-1]
             rows[ReportAssignment].append(dict(
                 id=n, plan_id=1, task_id=t, task_code=f"II.{t}", task_title=f"Nhiệm vụ trọng tâm số {t}",
                 task_kind="ongoing" if t % 10 == 0 else "one_off", unit_id=u, unit_code=f"CB-{u:03d}",
@@ -146,19 +150,17 @@ def cases(engine: Engine, with_soffice: bool) -> dict[str, Callable[[], object]]
         rnd = progress.get_round(s, 1, round_id) if round_id else None
         return data.build_report(s, plan, TODAY, 7, can_read=lambda _: True, round_=rnd, as_of=as_of)
 
-    def csv_plan(s: Session, as_of: date | None = None) -> str:
+    def csv_plan(s: Session, as_of: date | None = None) -> int:
         plan = exports.get_plan(s, 1)
         assert plan is not None
-        rows = exports.plan_rows(s, 1) if as_of is None else progress.assignments_as_of(s, 1, as_of)
-        return exports.export_csv(plan, rows, as_of or TODAY, 7, kinds=progress.task_kinds(s, 1),
-                                  names=progress.unit_names(s, {r.unit_id for r in rows}),
-                                  indicators=exports.indicator_labels(s, 1), unit_plans=exports.unit_plan_numbers(s, 1))
+        return sum(len(chunk.encode("utf-8")) for chunk in exports.plan_csv(s, plan, as_of or TODAY, 7, as_of=as_of))
 
     def csv_round(s: Session, as_of: date | None = None) -> str:
         rnd = progress.get_round(s, 1, 1)
         assert rnd is not None
         until = progress.end_of_day(as_of) if as_of else None
-        return exports.review_csv(progress.round_units(s, rnd, until=until), progress.latest_submissions(s, 1, until))
+        return exports.review_csv(progress.round_units(s, rnd, exports.round_unit_names(s, rnd), until),
+                                  progress.latest_submissions(s, 1, until))
 
     found: dict[str, Callable[[], object]] = {
         "progress": in_session(lambda s: progress.plan_progress(s, 1, TODAY, 7, overdue_limit=LIMIT)),
@@ -249,6 +251,38 @@ def bench(label: str, engine: Engine, args: argparse.Namespace) -> dict[str, Any
             "ok": all(v <= target(k) for k, v in results.items())}
 
 
+MEMORY_UNITS = (200, 800)  # x 50 tasks: 10,000 and 40,000 assignments
+
+
+def csv_peak(engine: Engine) -> tuple[int, int]:
+    """Bytes of the plan CSV, and the peak of memory allocated while streaming it."""
+    def stream() -> int:
+        with Session(engine) as s:
+            plan = exports.get_plan(s, 1)
+            assert plan is not None
+            return sum(len(chunk.encode("utf-8")) for chunk in exports.plan_csv(s, plan, TODAY, 7))
+    stream()  # warm-up: imports, caches
+    tracemalloc.start()
+    try:
+        size = stream()
+        return size, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def csv_memory(label: str, engines: Callable[[], Any], tasks: int) -> list[dict[str, Any]]:
+    """csv_peak() on read models of MEMORY_UNITS x `tasks` assignments."""
+    found = []
+    for units in MEMORY_UNITS:
+        with engines() as engine:
+            ReportingModel.metadata.create_all(engine)
+            build(engine, units, tasks, 1)
+            size, peak = csv_peak(engine)
+        found.append({"database": label, "assignments": units * tasks, "csv_kib": size // 1024,
+                      "peak_kib": peak // 1024})
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--units", type=int, default=200)
@@ -258,6 +292,7 @@ def main() -> None:
     parser.add_argument("--soffice", action="store_true", help="also time PDF through LibreOffice")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only, even with PLANTRACK_TEST_PG_URL set")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--no-memory", action="store_true", help="skip the streamed CSV's memory measurement")
     parser.add_argument("--suggested-index", action="store_true",
                         help="also create report_updates (assignment_id, reported_at, version, id)")
     args = parser.parse_args()
@@ -268,8 +303,13 @@ def main() -> None:
     if pg_url and not args.no_pg:
         with postgres_engine(pg_url) as engine:
             results.append(bench("postgresql", engine, args))
+    memory: list[dict[str, Any]] = []
+    if not args.no_memory:
+        memory += csv_memory("sqlite", sqlite_engine, args.tasks)
+        if pg_url and not args.no_pg:
+            memory += csv_memory("postgresql", lambda: postgres_engine(pg_url), args.tasks)
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({"timings": results, "csv_memory": memory}, indent=2))
     else:
         for r in results:
             print(f"\n{r['database']}: {r['assignments']} assignments, {r['updates']} updates "
@@ -278,6 +318,11 @@ def main() -> None:
             for name, ms in r["median_ms"].items():
                 flag = "" if ms <= r["target_ms"][name] else "  OVER"
                 print(f"{name:<30} {ms:>10.1f} {r['target_ms'][name]:>10.0f}{flag}")
+        if memory:
+            print("\nplan export.csv, streamed: tracemalloc peak while writing it all")
+            print(f"{'database':<12} {'assignments':>11} {'CSV KiB':>10} {'peak KiB':>10}")
+            for m in memory:
+                print(f"{m['database']:<12} {m['assignments']:>11} {m['csv_kib']:>10} {m['peak_kib']:>10}")
     sys.exit(0 if all(r["ok"] for r in results) else 1)
 
 

@@ -94,7 +94,8 @@ def release_data_dir_lock(path: Path) -> None:
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Build an engine; SQLite gets WAL, foreign keys, a busy timeout and the data-dir lock."""
+    """Build an engine; SQLite gets WAL, foreign keys, memory-mapped reads, a busy timeout and the
+    data-dir lock."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         lock = acquire_data_dir_lock(url)
@@ -107,6 +108,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            # reads of whole tables (progress, exports) through the page cache's copies were twice as slow
+            cur.execute("PRAGMA mmap_size=268435456")
             cur.close()
 
         if lock is not None:

@@ -1,9 +1,11 @@
 """Review exports: the tables the committee reads, in Vietnamese."""
 
 import csv
+import functools
 import io
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -17,7 +19,8 @@ from services.reporting.models import (
     ReportTask,
     ReportUnitPlan,
 )
-from services.reporting.progress import RoundUnit, due_states, task_sort_key
+from services.reporting.progress import RoundUnit, due_states, task_kinds, task_sort_key, unit_names
+from services.reporting.rows import ExportRow, row_batches
 from shared.validation import strip_invisible
 from shared.vietnamese import (
     DUE_STATE_LABELS,
@@ -40,6 +43,7 @@ CSV_EXTRA_HEADER = ["Tình trạng duyệt báo cáo", "Lý do trả lại", "Mi
                     "Kế hoạch thực hiện của đơn vị"]
 REVIEW_CSV_EXTRA_HEADER = ["Tóm tắt", "Kết quả đạt được", "Khó khăn, vướng mắc", "Đề xuất, kiến nghị"]
 REVIEW_STATE_LABELS: dict[str, str] = {"pending": "Chờ duyệt", "accepted": "Đã chấp nhận", "returned": "Bị trả lại"}
+Row = ExportRow | ReportAssignment  # what the plan CSV is written from
 
 
 def plan_rows(session: Session, plan_id: int) -> list[ReportAssignment]:
@@ -65,6 +69,12 @@ def safe_cell(value: object) -> object:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+@functools.lru_cache(maxsize=4096)
+def _safe_text(text: str) -> str:
+    # the same few labels and names fill most cells: neutralise each once (bounded: constant memory)
+    return str(safe_cell(text))
+
+
 class _SafeWriter:
     """A csv writer whose rows go through safe_cell()."""
 
@@ -73,7 +83,7 @@ class _SafeWriter:
 
     def writerow(self, row: list[Any]) -> None:
         """Write one row of neutralised cells."""
-        self._writer.writerow([safe_cell(value) for value in row])
+        self._writer.writerow([_safe_text(value) if isinstance(value, str) else value for value in row])
 
 
 def _spreadsheet_csv(header: list[str]) -> tuple[io.StringIO, _SafeWriter]:
@@ -89,8 +99,37 @@ def _local(moment: datetime | None) -> str:
     return local_time(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
 
 
+def csv_chunks(
+    plan: ReportPlan, batches: Iterable[Sequence[Row]], today: date, soon_days: int, *,
+    kinds: dict[int, str] | None = None, names: dict[int, str] | None = None,
+    indicators: dict[int, dict[str, str]] | None = None, unit_plans: dict[int, str] | None = None,
+) -> Iterator[str]:
+    """The plan CSV (see export_csv) piece by piece: the header, then one piece per batch of rows."""
+    kinds, names, indicators, unit_plans = kinds or {}, names or {}, indicators or {}, unit_plans or {}
+    every = f"Báo cáo {REPORTING_PERIOD_LABELS.get(plan.reporting_period, plan.reporting_period)}"
+    out, writer = _spreadsheet_csv(CSV_HEADER + CSV_EXTRA_HEADER)
+    yield out.getvalue()
+    n = 0
+    for rows in batches:
+        states = due_states(plan, rows, today, soon_days, kinds)
+        out = io.StringIO()
+        writer = _SafeWriter(out)
+        for r in rows:
+            n += 1
+            ongoing = kinds.get(r.task_id, r.task_kind) == "ongoing"
+            writer.writerow([
+                n, r.task_code, r.task_title, names.get(r.unit_id, r.unit_name), ROLE_LABELS.get(r.role, r.role),
+                every if ongoing else short_date(r.due_on), status_label(r.status), r.progress,
+                DUE_STATE_LABELS[states[r.id]], r.summary, r.difficulties, r.reported_by, _local(r.reported_at),
+                REVIEW_STATE_LABELS.get(r.review_state, r.review_state), r.review_reason,
+                "\n".join(r.evidence_links or []), indicator_text(r.indicator_values, indicators.get(r.task_id, {})),
+                unit_plans.get(r.unit_id, ""),
+            ])
+        yield out.getvalue()
+
+
 def export_csv(
-    plan: ReportPlan, rows: list[ReportAssignment], today: date, soon_days: int, *,
+    plan: ReportPlan, rows: Sequence[Row], today: date, soon_days: int, *,
     kinds: dict[int, str] | None = None, names: dict[int, str] | None = None,
     indicators: dict[int, dict[str, str]] | None = None, unit_plans: dict[int, str] | None = None,
 ) -> str:
@@ -99,21 +138,20 @@ def export_csv(
     `kinds`: the plan's task kinds by task id; `names`: current unit names by unit id (else the
     name each assignment's events carried); `indicators`: each task's indicator labels by code;
     `unit_plans`: each unit's registered implementing documents."""
-    kinds, names, indicators, unit_plans = kinds or {}, names or {}, indicators or {}, unit_plans or {}
-    states = due_states(plan, rows, today, soon_days, kinds)
-    every = f"Báo cáo {REPORTING_PERIOD_LABELS.get(plan.reporting_period, plan.reporting_period)}"
-    out, writer = _spreadsheet_csv(CSV_HEADER + CSV_EXTRA_HEADER)
-    for n, r in enumerate(rows, start=1):
-        ongoing = kinds.get(r.task_id, r.task_kind) == "ongoing"
-        writer.writerow([
-            n, r.task_code, r.task_title, names.get(r.unit_id, r.unit_name), ROLE_LABELS.get(r.role, r.role),
-            every if ongoing else short_date(r.due_on), status_label(r.status), r.progress,
-            DUE_STATE_LABELS[states[r.id]], r.summary, r.difficulties, r.reported_by, _local(r.reported_at),
-            REVIEW_STATE_LABELS.get(r.review_state, r.review_state), r.review_reason,
-            "\n".join(r.evidence_links or []), indicator_text(r.indicator_values, indicators.get(r.task_id, {})),
-            unit_plans.get(r.unit_id, ""),
-        ])
-    return out.getvalue()
+    return "".join(csv_chunks(plan, [rows], today, soon_days, kinds=kinds, names=names, indicators=indicators,
+                              unit_plans=unit_plans))
+
+
+def plan_csv(session: Session, plan: ReportPlan, today: date, soon_days: int, *, as_of: date | None = None,
+             can_read: Callable[[int], bool] = lambda _: True) -> Iterator[str]:
+    """The plan CSV of the assignments `can_read` admits (as they stood at the end of `as_of`, if given),
+    read and written a batch at a time: constant memory, whatever the plan's size."""
+    unit_ids = set(session.exec(select(ReportAssignment.unit_id).where(ReportAssignment.plan_id == plan.id)
+                                .distinct()).all())
+    batches = ([r for r in batch if can_read(r.unit_id)] for batch in row_batches(session, plan.id, as_of))
+    return csv_chunks(plan, batches, today, soon_days, kinds=task_kinds(session, plan.id),
+                      names=unit_names(session, unit_ids), indicators=indicator_labels(session, plan.id),
+                      unit_plans=unit_plan_numbers(session, plan.id))
 
 
 def indicator_text(values: dict[str, Any] | None, labels: dict[str, str]) -> str:
@@ -153,6 +191,16 @@ def latest_submissions(session: Session, round_id: int) -> dict[int, ReportRevie
                           .order_by(col(ReportReviewSubmission.submitted_at), col(ReportReviewSubmission.id))).all():
         latest[s.unit_id] = s
     return latest
+
+
+def round_unit_names(session: Session, round_: ReportReviewRound) -> dict[int, str]:
+    """Names of the round's units and submitters: the unit directory's, else the label the plan's
+    assignments carried (for progress.round_units, which would otherwise load every assignment)."""
+    labels = dict(session.exec(select(ReportAssignment.unit_id, ReportAssignment.unit_name)  # type: ignore[call-overload]
+                               .where(ReportAssignment.plan_id == round_.plan_id).distinct()).all())
+    submitters = session.exec(select(ReportReviewSubmission.unit_id)
+                              .where(ReportReviewSubmission.round_id == round_.id).distinct()).all()
+    return labels | unit_names(session, set(labels) | set(round_.unit_ids) | set(submitters))
 
 
 def review_csv(units: list[RoundUnit], contents: dict[int, ReportReviewSubmission] | None = None) -> str:

@@ -7,9 +7,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from services.reporting.exports import plan_rows
 from services.reporting.models import (
-    ReportAssignment,
     ReportPlan,
     ReportReviewRound,
     ReportTask,
@@ -19,13 +17,13 @@ from services.reporting.models import (
 from services.reporting.progress import (
     BEHIND,
     as_number,
-    assignments_as_of,
     due_states,
     end_of_day,
     latest_submissions,
     round_units,
     task_sort_key,
 )
+from services.reporting.rows import ExportRow, export_rows
 from shared.due import DueState
 from shared.events.base import as_utc
 from shared.vietnamese import STATUS_LABELS
@@ -115,7 +113,7 @@ class PlanReport:
 
     plan: ReportPlan
     today: date
-    rows: list[ReportAssignment]
+    rows: list[ExportRow]
     states: dict[int, DueState]
     kinds: dict[int, str]
     names: dict[int, str]
@@ -123,7 +121,7 @@ class PlanReport:
     by_due_state: dict[str, int]
     units: list[UnitLine]
     tasks: list[TaskLine]
-    overdue: list[ReportAssignment]
+    overdue: list[ExportRow]
     indicators: list[IndicatorLine]
     unit_plan_numbers: dict[int, str]
     round: ReportReviewRound | None = None
@@ -156,7 +154,7 @@ class PlanReport:
         """Assignments past their deadline, or whose unit missed the previous period's report."""
         return len(self.overdue)
 
-    def unit_name(self, row: ReportAssignment) -> str:
+    def unit_name(self, row: ExportRow) -> str:
         """The unit's current name (else the one its events carried)."""
         return self.names.get(row.unit_id, row.unit_name)
 
@@ -180,11 +178,10 @@ def build_report(
 
     With `round_`, also each unit's report in that review round (timing by its first submission,
     content from its latest). With `as_of`, the assignments as they stood at the end of that day
-    (progress.assignments_as_of), due states on that day, and `today` is `as_of`."""
+    (rows.row_batches), due states on that day, and `today` is `as_of`."""
     if as_of is not None:
         today = as_of
-    source = plan_rows(session, plan.id) if as_of is None else assignments_as_of(session, plan.id, as_of)
-    rows = [r for r in source if can_read(r.unit_id)]
+    rows = [r for r in export_rows(session, plan.id, as_of) if can_read(r.unit_id)]
     tasks = session.exec(select(ReportTask).where(ReportTask.plan_id == plan.id)).all()
     kinds = {t.id: t.kind for t in tasks}
     unit_ids = {r.unit_id for r in rows}

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 from services.reporting.documents.content import Block, ReportDocument
 from services.reporting.documents.docx import MARGINS_MM, write_docx
@@ -100,6 +101,9 @@ def draw_pdf(d: ReportDocument) -> bytes:
         raise PdfUnavailable("No serif font with Vietnamese glyphs is installed.")
     for style, name in (("", "Regular"), ("B", "Bold"), ("I", "Italic"), ("BI", "BoldItalic")):
         pdf.add_font("Serif", style, str(family[name]))
+    line_font = _line_font()
+    for font in pdf.fonts.values():
+        font.__class__ = line_font  # this document's fonts only
     pdf.add_page()
     width = 210 - MARGINS_MM["left"] - MARGINS_MM["right"]
     left_w, right_w = 75.0, width - 75.0
@@ -139,21 +143,44 @@ def draw_pdf(d: ReportDocument) -> bytes:
     return bytes(pdf.output())
 
 
+_line = threading.local()  # the text _LineFont measured last, per thread
+
+
+def _line_font() -> type:
+    """fpdf2's TTFFont with a get_text_width() for its line breaker, which measures the line it builds
+    anew after each character it adds (quadratic in the line's length): measuring the last text
+    measured plus one character costs one lookup. Same result: the sum of the characters' integer widths."""
+    from fpdf.fonts import TTFFont  # type: ignore[attr-defined]
+
+    class LineFont(TTFFont):  # type: ignore[misc]
+        __slots__ = ()  # TTFFont's layout: a font's class can be switched to this one
+
+        def get_text_width(self, text: str, font_size_pt: float, text_shaping_params: Any) -> tuple[int, float]:
+            if text_shaping_params or self.is_symbol:
+                return super().get_text_width(text, font_size_pt, text_shaping_params)  # type: ignore[no-any-return]
+            font, last, units = getattr(_line, "last", (None, "", 0))
+            if len(text) == 1:
+                units = self.cw[ord(text)]
+            elif font is self and text.startswith(last) and len(text) - len(last) <= 1:  # the same, or one more
+                units += self.cw[ord(text[-1])] if len(text) > len(last) else 0
+            else:
+                units = sum(self.cw[ord(c)] for c in text)
+            if len(text) > 1:  # single characters are probed between two lengths of the line
+                _line.last = (self, text, units)
+            if font_size_pt > self.biggest_size_pt:
+                self.biggest_size_pt = font_size_pt
+            return len(text), units * font_size_pt * 0.001
+
+    return LineFont
+
+
 def _draw_blocks(pdf: object, blocks: list[Block], width: float) -> None:
     from fpdf.enums import XPos, YPos
 
     p = pdf  # fpdf.FPDF
     for b in blocks:
         if b.kind == "table":
-            p.set_font("Serif", "", 11)  # type: ignore[attr-defined]
-            widths: list[float] = [float(w) for w in b.widths_mm] or [width / len(b.header)] * len(b.header)
-            scale = width / sum(widths)
-            with p.table(col_widths=[w * scale for w in widths], width=width,  # type: ignore[attr-defined]
-                         text_align="CENTER", line_height=5.5) as table:
-                for row in [b.header, *b.rows]:
-                    cells = table.row()
-                    for text in row:
-                        cells.cell(_t(text))
+            _draw_table(p, b, width)
             continue
         style, align, indent, prefix = {
             "heading": ("B", "L", False, ""), "subheading": ("B", "J", True, ""), "title": ("B", "C", False, ""),
@@ -164,3 +191,59 @@ def _draw_blocks(pdf: object, blocks: list[Block], width: float) -> None:
         text = ("        " if indent else "") + prefix + _t(b.text)
         p.multi_cell(width, 6.5, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # type: ignore[attr-defined]
         p.ln(1.5)  # type: ignore[attr-defined]
+
+
+TABLE_PT = 11
+TABLE_LINE_MM = 5.5
+
+
+def _draw_table(pdf: Any, b: Block, width: float) -> None:
+    """`b` as a table, its header row (bold) repeated on each page, every cell's text centred and
+    wrapped at spaces. Drawn line by line: fpdf2's own table lays each cell out twice with
+    multi_cell(), seconds for a 200-unit annex."""
+    widths = [float(w) for w in b.widths_mm] or [width / len(b.header)] * len(b.header)
+    widths = [w * width / sum(widths) for w in widths]
+    measured: dict[tuple[str, str], float] = {}
+
+    def text_width(style: str, text: str) -> float:
+        found = measured.get((style, text))
+        if found is None:
+            found = measured[(style, text)] = pdf.get_string_width(text)
+        return found
+
+    def wrap(style: str, text: str, room: float) -> list[str]:
+        lines: list[str] = []
+        for paragraph in text.split("\n"):
+            line = ""
+            for word in paragraph.split(" "):
+                longer = f"{line} {word}" if line else word
+                if line and text_width(style, longer) > room:
+                    lines.append(line)
+                    line = word
+                else:
+                    line = longer
+            lines.append(line)
+        return lines
+
+    def draw(style: str, cells: list[str]) -> None:
+        pdf.set_font("Serif", style, TABLE_PT)
+        wrapped = [wrap(style, _t(text), w - 2 * pdf.c_margin) for text, w in zip(cells, widths, strict=False)]
+        height = max(len(lines) for lines in wrapped) * TABLE_LINE_MM
+        if pdf.get_y() + height > pdf.page_break_trigger and cells is not b.header:
+            pdf.add_page()
+            draw("B", b.header)
+            pdf.set_font("Serif", style, TABLE_PT)
+        x, y = pdf.l_margin, pdf.get_y()
+        baseline = TABLE_LINE_MM / 2 + 0.3 * pdf.font_size
+        for lines, w in zip(wrapped, widths, strict=False):
+            pdf.rect(x, y, w, height)
+            top = y + (height - len(lines) * TABLE_LINE_MM) / 2
+            for n, line in enumerate(lines):
+                if line:
+                    pdf.text(x + (w - text_width(style, line)) / 2, top + n * TABLE_LINE_MM + baseline, line)
+            x += w
+        pdf.set_y(y + height)
+
+    draw("B", b.header)
+    for row in b.rows:
+        draw("", row)

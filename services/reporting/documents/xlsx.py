@@ -67,26 +67,43 @@ class _Book:
         self.number = self.wb.add_format(font | {"num_format": "#,##0.##"})
         self.title = self.wb.add_format(font | {"bold": True, "font_size": 14})
         self.bold = self.wb.add_format(font | {"bold": True})
+        self._texts: dict[str, tuple[str, int]] = {}
+        self._moments: dict[datetime, datetime] = {}
 
     def cell(self, ws: Worksheet, row: int, col: int, value: Any, fmt: Format | None = None) -> int:
         """Write one typed cell; returns the width its content needs."""
-        if value is None or value == "":
-            ws.write_blank(row, col, None, fmt or self.text)
-            return 0
-        if isinstance(value, bool):
-            value = "Có" if value else "Không"
-        if isinstance(value, str):
-            text = str(safe_cell(value))
+        if isinstance(value, str) and value:
+            text, width = self._text(value)
             ws.write_string(row, col, text, fmt or self.text)
-            return max((len(line) for line in text.splitlines()), default=0)
+            return width
+        if value is None or value == "":
+            return 0  # nothing to show: no cell (a sheet of thousands of rows writes faster)
+        if isinstance(value, bool):
+            return self.cell(ws, row, col, "Có" if value else "Không", fmt)
         if isinstance(value, datetime):
-            ws.write_datetime(row, col, local_time(value).replace(tzinfo=None), fmt or self.moment)
+            ws.write_datetime(row, col, self._local(value), fmt or self.moment)
             return 16
         if isinstance(value, date):
             ws.write_datetime(row, col, datetime(value.year, value.month, value.day), fmt or self.date)
             return 10
         ws.write_number(row, col, value, fmt or self.number)
         return len(f"{value:,}") if isinstance(value, int) else 8
+
+    def _text(self, value: str) -> tuple[str, int]:
+        """A text as written (safe_cell) and the width it needs; the same names and labels fill most
+        cells, so each distinct text is worked out once."""
+        found = self._texts.get(value)
+        if found is None:
+            text = str(safe_cell(value))
+            found = self._texts[value] = (text, max((len(line) for line in text.splitlines()), default=0))
+        return found
+
+    def _local(self, moment: datetime) -> datetime:
+        """A moment as the Vietnamese wall-clock time Excel shows."""
+        found = self._moments.get(moment)
+        if found is None:
+            found = self._moments[moment] = local_time(moment).replace(tzinfo=None)
+        return found
 
     def table(self, name: str, header: list[str], rows: Iterable[Sequence[Any]],
               formats: dict[int, Format] | None = None, *, top: int = 0, ws: Worksheet | None = None) -> Worksheet:
@@ -99,7 +116,9 @@ class _Book:
         r = top
         for r, row in enumerate(rows, start=top + 1):
             for c, value in enumerate(row):
-                widths[c] = max(widths[c], self.cell(ws, r, c, value, formats.get(c)) + 1)
+                width = self.cell(ws, r, c, value, formats.get(c)) + 1
+                if width > widths[c]:
+                    widths[c] = width
         for c, w in enumerate(widths):
             width = min(w, MAX_WIDTH)
             ws.set_column(c, c, width, self.wrap if width >= WRAP_FROM else None)
