@@ -19,7 +19,7 @@ from services.reporting.models import (
     ReportTask,
     ReportUnitPlan,
 )
-from services.reporting.progress import RoundUnit, due_states, task_kinds, task_sort_key, unit_names
+from services.reporting.progress import RoundUnit, due_states, task_kinds, unit_names
 from services.reporting.rows import ExportRow, row_batches
 from shared.validation import strip_invisible
 from shared.vietnamese import (
@@ -43,13 +43,6 @@ CSV_EXTRA_HEADER = ["Tình trạng duyệt báo cáo", "Lý do trả lại", "Mi
                     "Kế hoạch thực hiện của đơn vị"]
 REVIEW_CSV_EXTRA_HEADER = ["Tóm tắt", "Kết quả đạt được", "Khó khăn, vướng mắc", "Đề xuất, kiến nghị"]
 REVIEW_STATE_LABELS: dict[str, str] = {"pending": "Chờ duyệt", "accepted": "Đã chấp nhận", "returned": "Bị trả lại"}
-Row = ExportRow | ReportAssignment  # what the plan CSV is written from
-
-
-def plan_rows(session: Session, plan_id: int) -> list[ReportAssignment]:
-    """The plan's assignments in document order, then by unit."""
-    rows = session.exec(select(ReportAssignment).where(ReportAssignment.plan_id == plan_id)).all()
-    return sorted(rows, key=lambda r: (task_sort_key(r.task_code), r.unit_code, r.id))
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -100,7 +93,7 @@ def _local(moment: datetime | None) -> str:
 
 
 def csv_chunks(
-    plan: ReportPlan, batches: Iterable[Sequence[Row]], today: date, soon_days: int, *,
+    plan: ReportPlan, batches: Iterable[Sequence[ExportRow]], today: date, soon_days: int, *,
     kinds: dict[int, str] | None = None, names: dict[int, str] | None = None,
     indicators: dict[int, dict[str, str]] | None = None, unit_plans: dict[int, str] | None = None,
 ) -> Iterator[str]:
@@ -129,7 +122,7 @@ def csv_chunks(
 
 
 def export_csv(
-    plan: ReportPlan, rows: Sequence[Row], today: date, soon_days: int, *,
+    plan: ReportPlan, rows: Sequence[ExportRow], today: date, soon_days: int, *,
     kinds: dict[int, str] | None = None, names: dict[int, str] | None = None,
     indicators: dict[int, dict[str, str]] | None = None, unit_plans: dict[int, str] | None = None,
 ) -> str:

@@ -1,15 +1,11 @@
 """Plan progress from the read model: overall counts, each unit, each review round."""
 
-import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
-from sqlalchemy import String, type_coerce
-from sqlalchemy import select as sa_select
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from services.reporting.models import (
@@ -21,13 +17,11 @@ from services.reporting.models import (
     ReportTask,
     ReportUnit,
     ReportUnitPlan,
-    ReportUpdate,
 )
 from services.reporting.tallies import (
     DueRule,
     end_of_day,
     indicator_sets,
-    latest_update_id,
     most_behind,
     plan_lines,
     task_groups,
@@ -37,7 +31,7 @@ from services.reporting.tallies import (
 )
 from shared.due import DueState, assignment_due_state
 from shared.events.base import as_utc
-from shared.vietnamese import STATUS_LABELS, local_date
+from shared.vietnamese import STATUS_LABELS
 
 
 class AssignmentCounts(BaseModel):
@@ -303,105 +297,6 @@ def in_scope(unit_id: int, scope: frozenset[int] | None) -> bool:
 
 
 # -- the state of each assignment at the end of a day, from the status update history ----------
-
-def existed_on(assigned_on: date | None, as_of: date) -> bool:
-    """True unless the assignment was created after `as_of` (unknown creation day: kept)."""
-    return assigned_on is None or assigned_on <= as_of
-
-
-UPDATE_STATE_COLUMNS = ("id", "status", "progress", "summary", "difficulties", "reported_by", "period",
-                        "review_state", "review_reason")
-
-
-def assignments_as_of(session: Session, plan_id: int, as_of: date) -> list[ReportAssignment]:
-    """The plan's assignments (in plan_rows order) as they stood at the end of the Vietnamese day
-    `as_of`, from the update history: each takes the content of its newest update reported by then
-    (not_started, 0 % and no content before any), that update's review only if reviewed by then
-    (else pending), and its report and completion days. Assignments created after `as_of` are left out.
-
-    The rows are taken out of `session` before they are changed: nothing is written back."""
-    from services.reporting.exports import plan_rows  # exports imports this module
-
-    raw = Decoder()
-    query = (sa_select(col(ReportAssignment.id).label("assignment_id"),
-                       *(getattr(ReportUpdate, c) for c in UPDATE_STATE_COLUMNS),
-                       _raw(ReportUpdate.reported_at, "reported_at"), _raw(ReportUpdate.reviewed_at, "reviewed_at"),
-                       _raw(ReportUpdate.indicator_values, "indicator_values"),
-                       _raw(ReportUpdate.evidence_links, "evidence_links"))
-             .join(ReportUpdate, col(ReportUpdate.id) == latest_update_id(as_of))
-             .where(col(ReportAssignment.plan_id) == plan_id))
-    latest = {r.assignment_id: r for r in session.connection().execute(query).all()}
-    cutoff = end_of_day(as_of)
-    rows = []
-    for row in plan_rows(session, plan_id):
-        session.expunge(row)
-        if not existed_on(row.assigned_on, as_of):
-            continue
-        u = latest.get(row.id)
-        if u is None:
-            state: dict[str, Any] = dict(
-                status="not_started", progress=0, summary="", difficulties="", reported_by="", reported_at=None,
-                update_id=None, period="", indicator_values={}, evidence_links=[], last_reported_on=None,
-                completed_on=None, review_state="", review_reason="", reviewed_at=None, reviewed_update_id=None)
-        else:
-            reported_at, reviewed_at = raw.moment(u.reported_at), raw.moment(u.reviewed_at)
-            reported_on = raw.local_day(u.reported_at)
-            reviewed = reviewed_at is not None and reviewed_at < cutoff and u.review_state != "pending"
-            state = {c: getattr(u, c) for c in UPDATE_STATE_COLUMNS if c != "id"} | dict(
-                update_id=u.id, reported_at=reported_at, indicator_values=dict(raw.json(u.indicator_values) or {}),
-                evidence_links=list(raw.json(u.evidence_links) or []), last_reported_on=reported_on,
-                completed_on=reported_on if u.status == "completed" else None,
-                review_state=u.review_state if reviewed else "pending",
-                review_reason=u.review_reason if reviewed else "",
-                reviewed_at=reviewed_at if reviewed else None, reviewed_update_id=u.id if reviewed else None)
-        for key, value in state.items():
-            set_committed_value(row, key, value)
-        rows.append(row)
-    return rows
-
-
-def _raw(column: Any, name: str) -> Any:
-    """`column` without its result processing (SQLite's text dates and JSON are decoded, faster, by
-    Decoder; PostgreSQL's driver gives them typed anyway)."""
-    return type_coerce(column, String).label(name)
-
-
-class Decoder:
-    """Raw column values to Python, each distinct value decoded once."""
-
-    def __init__(self) -> None:
-        self._dates: dict[Any, date | None] = {None: None}
-        self._days: dict[Any, date] = {}
-        self._json: dict[str, Any] = {}
-
-    def to_date(self, value: Any) -> date | None:
-        found = self._dates.get(value, False)
-        if found is False:
-            found = self._dates[value] = date.fromisoformat(value[:10]) if isinstance(value, str) else value
-        return found  # type: ignore[return-value]
-
-    def local_day(self, value: Any) -> date:
-        """The Vietnamese day of a stored moment (SQLite: naive UTC text)."""
-        found = self._days.get(value)
-        if found is None:
-            moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-            found = self._days[value] = local_date(as_utc(moment))
-        return found
-
-    def moment(self, value: Any) -> datetime | None:
-        """A stored moment, with its time zone (SQLite: naive UTC text)."""
-        if value is None:
-            return None
-        return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
-
-    def json(self, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        found = self._json.get(value)
-        if found is None:
-            found = self._json[value] = json.loads(value)
-        return found
-
 
 def task_sort_key(code: str) -> tuple[Any, ...]:
     """Document order of task codes: roman numerals, then numbers, then letters (II.2.a)."""

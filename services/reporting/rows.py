@@ -1,5 +1,6 @@
 """The narrow rows the exports read: a plan's assignments now, or as they stood at the end of a day."""
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -8,8 +9,11 @@ from sqlalchemy import String, Text, case, cast, type_coerce
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from services.reporting.models import ReportAssignment, ReportUpdate
-from services.reporting.progress import Decoder, end_of_day, existed_on, latest_update_id, task_sort_key
+from services.reporting.models import ReportAssignment
+from services.reporting.progress import task_sort_key
+from services.reporting.tallies import end_of_day, newest_update
+from shared.events.base import as_utc
+from shared.vietnamese import local_date
 
 BATCH = 500  # rows fetched at a time
 
@@ -42,6 +46,48 @@ class ExportRow(NamedTuple):
     evidence_links: list[str]
 
 
+def existed_on(assigned_on: date | None, as_of: date) -> bool:
+    """True unless the assignment was created after `as_of` (unknown creation day: kept)."""
+    return assigned_on is None or assigned_on <= as_of
+
+
+class Decoder:
+    """Raw column values to Python, each distinct value decoded once."""
+
+    def __init__(self) -> None:
+        self._dates: dict[Any, date | None] = {None: None}
+        self._days: dict[Any, date] = {}
+        self._json: dict[str, Any] = {}
+
+    def to_date(self, value: Any) -> date | None:
+        found = self._dates.get(value, False)
+        if found is False:
+            found = self._dates[value] = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+        return found  # type: ignore[return-value]
+
+    def local_day(self, value: Any) -> date:
+        """The Vietnamese day of a stored moment (SQLite: naive UTC text)."""
+        found = self._days.get(value)
+        if found is None:
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+            found = self._days[value] = local_date(as_utc(moment))
+        return found
+
+    def moment(self, value: Any) -> datetime | None:
+        """A stored moment, with its time zone (SQLite: naive UTC text)."""
+        if value is None:
+            return None
+        return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+    def json(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        found = self._json.get(value)
+        if found is None:
+            found = self._json[value] = json.loads(value)
+        return found
+
+
 Decode = Callable[[Any], ExportRow | None]  # a result row to an export row (None: left out)
 
 
@@ -58,16 +104,19 @@ def _json_text(column: Any) -> Any:
 
 
 A = ReportAssignment
-U = ReportUpdate
 ASSIGNMENT_COLUMNS: tuple[Any, ...] = (
     A.id, A.task_id, A.task_code, A.task_title, A.task_kind, A.unit_id, A.unit_code, A.unit_name, A.role,
     _raw(A.due_on), _raw(A.assigned_on))
 NOW_COLUMNS: tuple[Any, ...] = (
     _raw(A.last_reported_on), A.status, A.progress, _raw(A.completed_on), A.summary, A.difficulties, A.reported_by,
     _raw(A.reported_at), A.review_state, A.review_reason, _json_text(A.indicator_values), _json_text(A.evidence_links))
-UPDATE_COLUMNS: tuple[Any, ...] = (  # the newest update's, as of a day
-    U.status, U.progress, U.summary, U.difficulties, U.reported_by, _raw(U.reported_at), U.review_state,
-    U.review_reason, _raw(U.reviewed_at), _json_text(U.indicator_values), _json_text(U.evidence_links))
+
+
+def _update_columns(u: Any) -> tuple[Any, ...]:
+    """The newest update's columns (as of a day), from newest_update's selectable."""
+    c = u.c
+    return (c.status, c.progress, c.summary, c.difficulties, c.reported_by, _raw(c.reported_at), c.review_state,
+            c.review_reason, _raw(c.reviewed_at), _json_text(c.indicator_values), _json_text(c.evidence_links))
 
 
 def _document_order(session: Session, plan_id: int) -> list[Any]:
@@ -95,8 +144,8 @@ def row_batches(session: Session, plan_id: int, as_of: date | None = None) -> It
     if as_of is None:
         query = sa_select(*ASSIGNMENT_COLUMNS, *NOW_COLUMNS)
     else:  # each assignment with its newest update by then (NULLs: none)
-        query = (sa_select(*ASSIGNMENT_COLUMNS, *UPDATE_COLUMNS)
-                 .outerjoin(U, col(U.id) == latest_update_id(as_of)))
+        u, on_update = newest_update(session, as_of)
+        query = sa_select(*ASSIGNMENT_COLUMNS, *_update_columns(u)).select_from(A).outerjoin(u, on_update)
     query = (query.where(col(A.plan_id) == plan_id).order_by(*_document_order(session, plan_id))
              .execution_options(yield_per=BATCH))
     for part in session.connection().execute(query).partitions():

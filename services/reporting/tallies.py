@@ -24,8 +24,8 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
 )
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
@@ -95,14 +95,20 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(VIETNAM_TZ)).astimezone(UTC)
 
 
-def latest_update_id(as_of: date) -> Any:
-    """A scalar subquery, correlated to report_assignments: the id of the assignment's newest update
-    reported by the end of `as_of` (latest reported_at, then the highest version), or NULL."""
-    earlier = aliased(ReportUpdate)
-    return (select(col(earlier.id))
-            .where(col(earlier.assignment_id) == col(ReportAssignment.id), col(earlier.reported_at) < end_of_day(as_of))
-            .order_by(col(earlier.reported_at).desc(), col(earlier.version).desc(), col(earlier.id).desc())
-            .limit(1).correlate(ReportAssignment).scalar_subquery())
+def newest_update(session: Session, as_of: date) -> tuple[FromClause, ColumnElement[bool]]:
+    """Each assignment's newest update reported by the end of `as_of` (latest reported_at, then the
+    highest version), for an outer join from report_assignments: (the update's columns, the join's ON).
+
+    PostgreSQL takes it through a LATERAL subquery (one index probe per assignment; a correlated
+    subquery in the ON clause made it hash all 100,000 updates); SQLite, which has no LATERAL, through
+    that correlated subquery, which it runs as one index probe per assignment."""
+    u = ReportUpdate.__table__.alias("u")  # type: ignore[attr-defined]
+    newest = (select(u.c.id).where(u.c.assignment_id == col(ReportAssignment.id), u.c.reported_at < end_of_day(as_of))
+              .order_by(u.c.reported_at.desc(), u.c.version.desc(), u.c.id.desc()).limit(1))
+    if session.get_bind().dialect.name == "postgresql":
+        return newest.with_only_columns(*u.c).lateral("newest"), true()
+    found = ReportUpdate.__table__.alias("newest")  # type: ignore[attr-defined]
+    return found, found.c.id == newest.correlate(ReportAssignment).scalar_subquery()
 
 
 LINE_NAMES = ("id", "task_id", "task_code", "task_title", "kind", "unit_id", "unit_code", "unit_name", "due_on",
@@ -124,7 +130,7 @@ def _line_columns(kind: Any, status: Any, progress: Any, last_reported_on: Any, 
 def plan_lines(session: Session, plan_id: int, as_of: date | None) -> Iterator[FromClause]:
     """The plan's assignments as rows of (id, task_id, task_code, task_title, kind, unit_id, unit_code,
     unit_name, due_on, assigned_on, last_reported_on, status, progress, completed_on, indicator_values):
-    as they are now, or as they stood at the end of `as_of` (progress.assignments_as_of's rule).
+    as they are now, or as they stood at the end of `as_of` (rows.row_batches' rule).
 
     The past is computed once into a temporary table the grouped queries then read."""
     a, t = ReportAssignment, ReportTask
@@ -135,13 +141,13 @@ def plan_lines(session: Session, plan_id: int, as_of: date | None) -> Iterator[F
                                      col(a.completed_on), col(a.indicator_values)))
                .outerjoin(t, on_task).where(col(a.plan_id) == plan_id).subquery("lines"))
         return
-    u = ReportUpdate
-    reported_on = local_day(session, col(u.reported_at))
+    u, on_update = newest_update(session, as_of)
+    reported_on = local_day(session, u.c.reported_at)
     query = (select(*_line_columns(
-        kind, func.coalesce(col(u.status), "not_started"), func.coalesce(col(u.progress), 0), reported_on,
-        case((col(u.status) == "completed", reported_on)), col(u.indicator_values)))
+        kind, func.coalesce(u.c.status, "not_started"), func.coalesce(u.c.progress, 0), reported_on,
+        case((u.c.status == "completed", reported_on)), u.c.indicator_values))
         .outerjoin(t, on_task)
-        .outerjoin(u, col(u.id) == latest_update_id(as_of))
+        .outerjoin(u, on_update)
         .where(col(a.plan_id) == plan_id, or_(col(a.assigned_on).is_(None), col(a.assigned_on) <= as_of)))
     table = _line_table()
     connection = session.connection()

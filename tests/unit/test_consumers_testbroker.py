@@ -22,6 +22,7 @@ from services.reporting import app as reporting_app
 from services.reporting import consumers as reporting_consumers
 from services.reporting import exports
 from services.reporting.models import EventArchive, ReportAssignment, ReportPlan, ReportTask, ReportUnit, ReportUpdate
+from services.reporting.rows import export_rows
 from services.reporting.settings import ReportingSettings
 from shared.db import make_engine, migrate
 from shared.events import (
@@ -301,7 +302,7 @@ async def test_api_outbox_rows_drive_both_services(world: World, tmp_path: Path)
         with Session(reporting.engine) as s:
             plan = exports.get_plan(s, world.plan["id"])
             assert plan is not None
-            csv_text = exports.export_csv(plan, exports.plan_rows(s, plan.id), date(2021, 12, 20), 7)
+            csv_text = exports.export_csv(plan, export_rows(s, plan.id), date(2021, 12, 20), 7)
         assert "Đang thực hiện" in csv_text and "Chi bộ Sở Tài chính" in csv_text
     finally:
         notifications.engine.dispose()

@@ -19,7 +19,6 @@ from services.reporting.exports import (
     get_plan,
     indicator_labels,
     latest_submissions,
-    plan_rows,
     review_csv,
     round_document_stem,
     unit_plan_numbers,
@@ -34,6 +33,7 @@ from services.reporting.models import (
     ReportUnitPlan,
 )
 from services.reporting.progress import RoundUnit
+from services.reporting.rows import export_rows
 from shared.db import make_engine
 
 TODAY = date(2022, 3, 28)
@@ -76,7 +76,7 @@ def test_rows_follow_document_task_order(session: Session) -> None:
     session.add(ReportAssignment(id=200, plan_id=2, task_id=1, task_code="I", task_title="x", unit_id=1,
                                  unit_code="X", unit_name="X"))  # another plan: not included
     session.commit()
-    rows = plan_rows(session, 1)
+    rows = export_rows(session, 1)
     assert [(r.task_code, r.unit_code) for r in rows] == [
         ("I", "CB-A"), ("I.2", "CB-A"), ("II", "CB-A"), ("II.1", "CB-A"), ("II.2", "CB-0"), ("II.2", "CB-A"),
         ("II.9", "CB-A"), ("II.10", "CB-A"), ("III.1", "CB-A"), ("IV", "CB-A"), ("IX", "CB-A"), ("X", "CB-A"),
@@ -90,7 +90,7 @@ def test_arabic_and_lettered_codes_sort_naturally(session: Session) -> None:
     for n, code in enumerate(["2", "10", "1.b", "1", "1.a", "1.10", "1.2"], start=1):
         session.add(assignment(n, code))
     session.commit()
-    assert [r.task_code for r in plan_rows(session, 1)] == ["1", "1.2", "1.10", "1.a", "1.b", "2", "10"]
+    assert [r.task_code for r in export_rows(session, 1)] == ["1", "1.2", "1.10", "1.a", "1.b", "2", "10"]
 
 
 def test_row_labels_are_vietnamese() -> None:

@@ -20,7 +20,8 @@ from services.reporting.models import (
     ReportUnitPlan,
     ReportUpdate,
 )
-from services.reporting.progress import PlanProgress, assignments_as_of, end_of_day, plan_progress
+from services.reporting.progress import PlanProgress, end_of_day, plan_progress
+from services.reporting.rows import export_rows
 from services.reporting.settings import ReportingSettings
 from shared.db import make_engine, migrate
 from shared.identity.auth import hash_token
@@ -165,12 +166,12 @@ def test_as_of_before_and_after_an_update(engine: Engine) -> None:
     assert after.tasks[0].indicators[0].achieved == 4
 
     with Session(engine) as s:
-        rows = {r.id: r for r in assignments_as_of(s, 1, date(2024, 6, 20))}
+        rows = {r.id: r for r in export_rows(s, 1, date(2024, 6, 20))}
         assert (rows[1].status, rows[1].progress, rows[1].completed_on) == ("completed", 100, date(2024, 6, 20))
         assert rows[1].summary == "Báo cáo 102" and rows[1].review_state == "pending"  # reviewed on 25 June
         assert rows[2].status == "not_started" and rows[2].summary == "" and rows[2].reported_at is None
         assert s.get(ReportAssignment, 2).status == "completed"  # type: ignore[union-attr]  # nothing written back
-        later = {r.id: r for r in assignments_as_of(s, 1, date(2024, 6, 25))}
+        later = {r.id: r for r in export_rows(s, 1, date(2024, 6, 25))}
         assert later[1].review_state == "accepted"
 
 
@@ -181,7 +182,7 @@ def test_as_of_leaves_out_later_assignments(engine: Engine) -> None:
     july = progress_of(engine, as_of=date(2024, 7, 1))
     assert july.assignments.total == 5
     with Session(engine) as s:
-        assert [r.id for r in assignments_as_of(s, 1, date(2024, 6, 30))] == [1, 2, 3, 4]
+        assert [r.id for r in export_rows(s, 1, date(2024, 6, 30))] == [1, 2, 3, 4]
 
 
 def test_routes_take_as_of_and_refuse_a_future_day(engine: Engine) -> None:

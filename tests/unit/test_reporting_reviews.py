@@ -30,6 +30,7 @@ from services.reporting.models import (
     ReportUnitPlan,
 )
 from services.reporting.progress import get_round, plan_progress, round_units, task_kinds
+from services.reporting.rows import export_rows
 from services.reporting.settings import ReportingSettings
 from shared.db import make_engine, migrate
 from shared.events import (
@@ -670,7 +671,7 @@ async def test_the_export_labels_ongoing_tasks_in_vietnamese(reporting: Reportin
     with Session(reporting.engine) as s:
         plan = exports.get_plan(s, ONGOING_PLAN)
         assert plan is not None
-        rows = exports.plan_rows(s, ONGOING_PLAN)
+        rows = export_rows(s, ONGOING_PLAN)
         text_ = exports.export_csv(plan, rows, date(2024, 7, 25), 7, kinds=task_kinds(s, ONGOING_PLAN))
     table = list(csv.reader(io.StringIO(text_[1:])))
     col = {name: i for i, name in enumerate(table[0])}
