@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -292,3 +292,30 @@ class SigninAttempt(AssignmentsModel, table=True):
     key: str = Field(primary_key=True, max_length=120)
     window_start: datetime = Field(sa_column=_ts(nullable=False))
     count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class AttachmentBlob(AssignmentsModel, table=True):
+    """The bytes of an attached file, once per content (keyed by their SHA-256)."""
+
+    __tablename__ = "attachment_blobs"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Attachment(AssignmentsModel, table=True):
+    """A file a unit attached to its assignment (optionally to one of its reports)."""
+
+    __tablename__ = "attachments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignments.id", index=True)
+    update_id: int | None = Field(default=None, foreign_key="status_updates.id")
+    blob_sha256: str = Field(foreign_key="attachment_blobs.sha256", max_length=64, index=True)
+    file_name: str = Field(max_length=255)
+    media_type: str = Field(max_length=100)
+    size: int
+    uploaded_by_id: int | None = Field(default=None, foreign_key="officials.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

@@ -58,6 +58,10 @@ class AssignmentsSettings(SessionSettings):
         default=1_000_000, gt=0,
         description="Largest plan document POST /plans/import reads (413 beyond); max_body_bytes applies too.",
     )
+    attachment_max_bytes: int = Field(
+        default=10_000_000, gt=0,
+        description="Largest file a unit may attach (PDF, DOCX, XLSX, PNG, JPEG); max_body_bytes applies too.",
+    )
     import_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Longest time reading one plan document may take (422 beyond).",
     )

@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import Session
 
+from services.assignments import attachments
+from services.assignments.auth import Actor
+from services.assignments.models import Official
 from shared.problems import PROBLEM_JSON
 from tests.integration.assignments.conftest import ROLES, World, app_routes, day, unique
 
@@ -44,6 +48,11 @@ A_RECORD = expect(200, sup_out=404, officer_b=404)
 A_OWN_ACT = expect(403, officer_a=201, sup_out=404, officer_b=404)
 # a supervisor's act over A: admin and the supervisor in scope; outsiders 404
 OVER_A = expect(403, admin=200, sup_in=200, sup_out=404, officer_b=404)
+
+
+BOARD_PAGE = expect(200, anonymous=200, officer_a=403, officer_b=403)  # supervisors, observers, admins
+ADMIN_PAGE = expect(403, anonymous=200, admin=200)
+PAGE_FORM = expect(403, anonymous=403)
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,17 @@ def fresh_token_of_b(w: World) -> dict[str, Any]:
     official_id = w.official["officer_b"]["id"]
     token = w.api.ok(w.api.post(f"/officials/{official_id}/tokens", {"name": "tạm"}))
     return {"official_id": official_id, "token_id": token["id"]}
+
+
+def fresh_attachment(w: World) -> dict[str, Any]:
+    """A file attached to A's assignment by its officer (the domain call: the page's form needs CSRF)."""
+    with Session(w.api.engine) as session:
+        officer = session.get(Official, w.official["officer_a"]["id"])
+        assert officer is not None
+        row = attachments.attach(session, actor=Actor.of(officer), assignment_id=w.assignment["A"]["id"],
+                                 file_name="bao-cao.pdf", content=b"%PDF-1.7 test", max_bytes=1000)
+        session.commit()
+        return {"attachment_id": row.id}
 
 
 ACCESS: list[Access] = [
@@ -194,6 +214,50 @@ ACCESS: list[Access] = [
     Access("POST", "/signout", PUBLIC),  # without a session cookie: nothing to end, back to /signin
     Access("DELETE", "/officials/{official_id}/sessions", admin_only(200),
            url="/officials/{officer_b_official}/sessions"),
+    # -- the board and admin pages: by bearer token without a browser's CSRF token every form is
+    # refused (403); anonymous page reads are sent to /signin (followed: 200) -------------------
+    Access("GET", "/board", BOARD_PAGE),
+    Access("GET", "/board/plans/{plan_id}", BOARD_PAGE, url="/board/plans/{plan}"),
+    Access("GET", "/board/reviews/{round_id}", BOARD_PAGE, url="/board/reviews/{round}"),
+    Access("POST", "/board/updates/{update_id}/review", PAGE_FORM, url="/board/updates/1/review"),
+    Access("POST", "/board/plans/{plan_id}/reviews", PAGE_FORM, url="/board/plans/{plan}/reviews"),
+    Access("POST", "/board/plans/{plan_id}/inspections", PAGE_FORM, url="/board/plans/{plan}/inspections"),
+    Access("GET", "/admin", ADMIN_PAGE),
+    Access("GET", "/admin/import", ADMIN_PAGE),
+    Access("POST", "/admin/import", PAGE_FORM),
+    Access("GET", "/admin/plans/{plan_id}", ADMIN_PAGE, url="/admin/plans/{plan}"),
+    Access("POST", "/admin/plans/{plan_id}", PAGE_FORM, url="/admin/plans/{plan}"),
+    Access("POST", "/admin/plans/{plan_id}/tasks", PAGE_FORM, url="/admin/plans/{plan}/tasks"),
+    Access("POST", "/admin/plans/{plan_id}/assignments", PAGE_FORM, url="/admin/plans/{plan}/assignments"),
+    Access("POST", "/admin/plans/{plan_id}/publish", PAGE_FORM, url="/admin/plans/{plan}/publish"),
+    Access("GET", "/admin/units", ADMIN_PAGE),
+    Access("POST", "/admin/units", PAGE_FORM),
+    Access("POST", "/admin/units/{unit_id}", PAGE_FORM, url="/admin/units/{B}"),
+    Access("GET", "/admin/officials", ADMIN_PAGE),
+    Access("POST", "/admin/officials", PAGE_FORM),
+    Access("POST", "/admin/officials/{official_id}/deactivate", PAGE_FORM,
+           url="/admin/officials/{officer_b_official}/deactivate"),
+    Access("POST", "/admin/officials/{official_id}/sessions", PAGE_FORM,
+           url="/admin/officials/{officer_b_official}/sessions"),
+    Access("POST", "/admin/officials/{official_id}/tokens", PAGE_FORM,
+           url="/admin/officials/{officer_b_official}/tokens"),
+    Access("POST", "/admin/officials/{official_id}/tokens/{token_id}/revoke", PAGE_FORM,
+           url="/admin/officials/{officer_b_official}/tokens/1/revoke"),
+    # -- the unit officer's pages: anonymous is sent to /signin; a form without its CSRF token is refused
+    Access("GET", "/unit", expect(200, anonymous=200)),
+    Access("GET", "/unit/assignments/{assignment_id}", expect(200, anonymous=200, sup_out=404, officer_b=404),
+           url="/unit/assignments/{a_assignment}"),
+    Access("POST", "/unit/assignments/{assignment_id}/report", {role: 403 for role in ROLES},
+           url="/unit/assignments/{a_assignment}/report"),
+    Access("POST", "/unit/assignments/{assignment_id}/attachments", {role: 403 for role in ROLES},
+           url="/unit/assignments/{a_assignment}/attachments"),
+    Access("GET", "/attachments/{attachment_id}", expect(200, anonymous=200, sup_out=404, officer_b=404),
+           url="/attachments/{attachment_id}", setup=fresh_attachment),
+    Access("GET", "/unit/plans/{plan_id}/unit-plan", expect(200, anonymous=200), url="/unit/plans/{plan}/unit-plan"),
+    Access("POST", "/unit/plans/{plan_id}/unit-plan", {role: 403 for role in ROLES},
+           url="/unit/plans/{plan}/unit-plan"),
+    Access("GET", "/unit/reviews/{round_id}", expect(200, anonymous=200), url="/unit/reviews/{round}"),
+    Access("POST", "/unit/reviews/{round_id}", {role: 403 for role in ROLES}, url="/unit/reviews/{round}"),
 ]
 
 CASES = [pytest.param(row, role, id=f"{row.method} {row.route} [{role}]") for row in ACCESS for role in ROLES]
