@@ -1,5 +1,8 @@
 """Request body size limit, enforced while the body streams in (pure ASGI, before any route or auth)."""
 
+import re
+from collections.abc import Sequence
+
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -25,14 +28,31 @@ class BodySizeLimitMiddleware:
     plus one chunk is ever held in memory.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 uploads: Sequence[tuple[str, int]] = ()) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.uploads = [(re.compile(pattern), limit) for pattern, limit in uploads]
+
+    def limit(self, path: str) -> int:
+        """The limit of a request to `path`: an upload route's own (its regex matches), else the default."""
+        return next((limit for pattern, limit in self.uploads if pattern.fullmatch(path)), self.default_max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await _Limited(self.app, self.limit(scope["path"]))(scope, receive, send)
+
+
+class _Limited:
+    """One request under one limit (see BodySizeLimitMiddleware)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         length = Headers(scope=scope).get("content-length")
         if length is not None:
             digits = length.strip()

@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal
 
 from fastapi import APIRouter, FastAPI
@@ -78,11 +78,13 @@ def health_router(checks: dict[str, Callable[[], Awaitable[object]]]) -> APIRout
     return router
 
 
-def install_common(app: FastAPI, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
-    """Request ids on every response, the body size limit, the cookies handlers set (browser sessions),
-    offline docs and error responses in OpenAPI."""
+def install_common(app: FastAPI, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                   uploads: Sequence[tuple[str, int]] = ()) -> None:
+    """Request ids on every response, the body size limit (`uploads`: (path regex, limit) of the
+    routes taking files), the cookies handlers set (browser sessions), offline docs and error
+    responses in OpenAPI."""
     # the last added middleware is the outermost: request ids first, then the limit, before any route
     app.add_middleware(CookieMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes, uploads=uploads)
     app.add_middleware(RequestIdMiddleware)
     install_openapi(app)

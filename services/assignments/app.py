@@ -85,7 +85,12 @@ def create_app(settings: AssignmentsSettings | None = None) -> FastAPI:
                   lifespan=lifespan)
     app.state.plantrack = state
     install_problem_handlers(app)
-    install_common(app, max_body_bytes=settings.max_body_bytes)
+    # upload routes: twice the file's limit plus the form around it, so a file a little too large
+    # reaches the route and its answer in Vietnamese, and a huge one is cut off while it streams in
+    form = 64 * 1024
+    install_common(app, max_body_bytes=settings.max_body_bytes, uploads=[
+        (r"/unit/assignments/\d+/attachments", 2 * settings.attachment_max_bytes + form),
+        (r"/admin/import", 2 * settings.import_max_bytes + form)])
 
     async def database_ok() -> bool:
         await asyncio.to_thread(ping, engine)

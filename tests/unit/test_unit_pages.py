@@ -157,6 +157,9 @@ def test_attachments_are_checked_stored_once_and_served_to_readers_only(unit_wor
     assert exe.status_code == 422 and "Chỉ nhận tệp PDF" in exe.text  # type: ignore[attr-defined]
     big = upload("lon.pdf", PDF + b"0" * MAX_BYTES)
     assert big.status_code == 413 and "Tệp lớn hơn mức cho phép" in big.text  # type: ignore[attr-defined]
+    huge = upload("rat-lon.pdf", PDF + b"0" * 200_000)  # cut off by the body limit while it streams in
+    assert huge.status_code == 413  # type: ignore[attr-defined]
+    assert huge.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
     assert upload("x.pdf", PDF, token="").status_code == 403  # type: ignore[attr-defined]
 
     with w.api.session() as s:
@@ -230,3 +233,18 @@ def test_every_form_needs_its_csrf_token(unit_world: World) -> None:
     assert w.api.post(f"/unit/assignments/{w.a_assignment['id']}/report", token=w.officer_a,
                       data={"status": "in_progress"}).status_code == 403  # a bearer token needs it too
     assert events(w.api, "assignment.status_changed.v1") == []
+
+
+def test_an_attachment_may_be_larger_than_a_json_body(make_api: Callable[..., Api],
+                                                      world_template: tuple[Path, World]) -> None:
+    template, built = world_template
+    api = make_api(template=template, session_secret=SECRET, attachment_max_bytes=3_000_000)
+    w = World(api=api, **{f.name: copy.deepcopy(getattr(built, f.name)) for f in fields(World) if f.name != "api"})
+    client = signed_in(w, w.officer_a)
+    path = f"/unit/assignments/{w.a_assignment['id']}"
+    scan = PDF + b"0" * 2_000_000  # twice the 1 MB limit of JSON bodies
+    done = client.post(f"{path}/attachments", headers=HTML, data={"csrf_token": form_of(client, path)[1]["csrf_token"]},
+                       files={"file": ("ban-chup.pdf", scan)})
+    assert done.status_code == 303, done.text
+    with w.api.session() as s:
+        assert s.exec(select(AttachmentBlob)).one().size == len(scan)  # type: ignore[attr-defined]
