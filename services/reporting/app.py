@@ -4,23 +4,24 @@ import asyncio
 import logging
 import re
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BeforeValidator
 from sqlmodel import Session
 
-from services.reporting import consumers, exports, progress
+from services.reporting import consumers, exports, pages, progress
 from services.reporting.documents import content, data, docx, pdf, xlsx
+from services.reporting.models import ReportPlan
 from services.reporting.settings import ReportingSettings
 from shared.db import make_engine, migrate, ping
 from shared.http import health_router, install_common
-from shared.identity.auth import Principal, bearer_auth
+from shared.identity.auth import Principal, caller_auth
 from shared.logging import setup_logging
 from shared.messaging.broker import declare_dead_letter_queues, make_broker
 from shared.messaging.consumer_api import ConsumerAPI, consumer_api
@@ -28,6 +29,7 @@ from shared.messaging.readiness import consumers_ready
 from shared.problems import Problem, install_problem_handlers
 from shared.validation import DbId
 from shared.vietnamese import local_date
+from shared.web.pages import install_static
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -60,9 +62,15 @@ def _as_of(as_of: date | None) -> tuple[date, date | None]:
 log = logging.getLogger("plantrack.reporting")
 
 
+CSV = "text/csv; charset=utf-8"
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
 def _csv_response(body: str, filename: str) -> Response:
-    return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(body.encode("utf-8"), media_type=CSV, headers=_attachment(filename))
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -71,8 +79,7 @@ PDF = "application/pdf"
 
 
 def _file_response(body: bytes, media_type: str, filename: str) -> Response:
-    return Response(body, media_type=media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(body, media_type=media_type, headers=_attachment(filename))
 
 
 def create_app(settings: ReportingSettings | None = None) -> ConsumerAPI:
@@ -109,8 +116,10 @@ def create_app(settings: ReportingSettings | None = None) -> ConsumerAPI:
         return consumers_ready(broker)
 
     http.include_router(health_router({"database": database_ok, "consumers": consumers_ok}))
+    http.include_router(pages.build_router(engine, settings))
+    install_static(http)
 
-    caller = Annotated[Principal, Depends(bearer_auth(engine))]
+    caller = Annotated[Principal, Depends(caller_auth(engine, settings.session_cookies()))]
 
     @http.get("/plans/{plan_id}/export.csv", tags=["exports"], response_class=Response,
               responses={200: {"content": {"text/csv": {}}}})
@@ -122,15 +131,15 @@ def create_app(settings: ReportingSettings | None = None) -> ConsumerAPI:
             plan = exports.get_plan(session, plan_id)
             if plan is None:
                 raise Problem(404, f"Plan {plan_id} is not known to the reporting service (yet).")
-            source = (exports.plan_rows(session, plan_id) if past is None
-                      else progress.assignments_as_of(session, plan_id, past))
-            rows = [r for r in source if principal.can_read(r.unit_id)]
-            body = exports.export_csv(plan, rows, today, settings.due_soon_days,
-                                      kinds=progress.task_kinds(session, plan_id),
-                                      names=progress.unit_names(session, {r.unit_id for r in rows}),
-                                      indicators=exports.indicator_labels(session, plan_id),
-                                      unit_plans=exports.unit_plan_numbers(session, plan_id))
-        return _csv_response(body, exports.export_filename(plan, today, "csv"))
+        return StreamingResponse(plan_csv_stream(plan, today, past, principal), media_type=CSV,
+                                 headers=_attachment(exports.export_filename(plan, today, "csv")))
+
+    def plan_csv_stream(plan: ReportPlan, today: date, past: date | None, principal: Principal) -> Iterator[bytes]:
+        """The plan CSV, encoded as it is written (the rows are read in batches, in a session of its own)."""
+        with Session(engine) as session:
+            for chunk in exports.plan_csv(session, plan, today, settings.due_soon_days, as_of=past,
+                                          can_read=principal.can_read):
+                yield chunk.encode("utf-8")
 
     @http.get("/plans/{plan_id}/progress", tags=["progress"])
     def plan_progress(
@@ -160,7 +169,8 @@ def create_app(settings: ReportingSettings | None = None) -> ConsumerAPI:
             round_ = progress.get_round(session, plan_id, round_id)
             if round_ is None:
                 raise Problem(404, f"Review round {round_id} of plan {plan_id} is not known to the reporting service.")
-            units = [u for u in progress.round_units(session, round_, until=until) if principal.can_read(u.unit_id)]
+            units = [u for u in progress.round_units(session, round_, exports.round_unit_names(session, round_), until)
+                     if principal.can_read(u.unit_id)]
             body = exports.review_csv(units, progress.latest_submissions(session, round_id, until))
         return _csv_response(body, exports.review_filename(round_, today))
 

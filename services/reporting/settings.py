@@ -40,6 +40,12 @@ class ReportingSettings(SessionSettings):
                     "another AMQP user_id are dead-lettered. Empty: this service's own AMQP user "
                     "(single-user mode, for a local broker with one user).",
     )
+    assignments_public_url: str = Field(
+        default="http://127.0.0.1:8001",
+        validation_alias=AliasChoices("PLANTRACK_REPORTING_ASSIGNMENTS_PUBLIC_URL", "PLANTRACK_ASSIGNMENTS_PUBLIC_URL"),
+        description="Base URL of the assignments service's pages: the dashboard sends a browser without a "
+                    "session to its sign-in, and links back to its home page.",
+    )
     prefetch: int = 20
     delivery_limit: int = Field(default=10, description="Deliveries before a message is dead-lettered.")
     graceful_timeout: float = 30.0

@@ -1,48 +1,17 @@
-"""A running plantrack: three uvicorn processes, a fresh vhost and databases, a real SMTP server."""
+"""A running plantrack for the end-to-end tests (tests/support/stack.py)."""
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.support.procs import ServiceProcess, free_port
-from tests.support.smtp import SmtpServer
+from tests.support.stack import ADMIN_TOKEN, Stack, running_stack
 
-ADMIN_TOKEN = "e2e-admin-token"
-
-
-@dataclass
-class Stack:
-    """The services of one end-to-end test."""
-
-    assignments: ServiceProcess
-    notifications: ServiceProcess
-    reporting: ServiceProcess
-    smtp: SmtpServer
+__all__ = ["ADMIN_TOKEN", "Stack", "stack"]
 
 
 @pytest.fixture
 def stack(make_vhost: Callable[[], str], make_database: Callable[[str], str], tmp_path: Path) -> Iterator[Stack]:
-    """Start the consumers first (they declare their queues), then the assignments API."""
-    port = free_port()
-    with SmtpServer(port) as smtp:
-        env = {
-            "PLANTRACK_AMQP_URL": make_vhost(),
-            "PLANTRACK_ASSIGNMENTS_DATABASE_URL": make_database("assignments"),
-            "PLANTRACK_NOTIFICATIONS_DATABASE_URL": make_database("notifications"),
-            "PLANTRACK_REPORTING_DATABASE_URL": make_database("reporting"),
-            "PLANTRACK_ADMIN_TOKEN": ADMIN_TOKEN,
-            "PLANTRACK_SMTP_HOST": "127.0.0.1",
-            "PLANTRACK_SMTP_PORT": str(port),
-            "PLANTRACK_DATA_DIR": str(tmp_path / "data"),
-            "PLANTRACK_NOTIFICATIONS_SUPERVISOR_MODE": "immediate",  # these tests read the supervisor's email
-        }
-        procs = [ServiceProcess(n, env, tmp_path) for n in ("notifications", "reporting", "assignments")]
-        try:
-            for p in procs:
-                p.start()
-            yield Stack(assignments=procs[2], notifications=procs[0], reporting=procs[1], smtp=smtp)
-        finally:
-            for p in procs:
-                p.stop()
+    """The three services as real processes, with a real SMTP server."""
+    with running_stack(make_vhost(), make_database, tmp_path) as running:
+        yield running

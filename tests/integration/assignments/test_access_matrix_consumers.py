@@ -10,7 +10,9 @@ the caller's scope, and all of it inside.
 """
 
 import csv
+import html
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +77,12 @@ def pdf_units(s: Served, response: Any) -> set[int | None]:
 DOCUMENT_UNITS = {"xlsx": xlsx_units, "docx": docx_units, "pdf": pdf_units}
 
 
+def dashboard_units(s: Served, response: Any) -> set[int | None]:
+    """Unit ids of the units the dashboard's plan page lists (those of its progress and review rounds)."""
+    return {s.unit_names[html.unescape(name)]
+            for name in re.findall(r'<p class="unit-name">([^<]+?)(?: <span|</p>)', response.text)}
+
+
 @dataclass(frozen=True)
 class Access:
     """How one route of one service answers each role."""
@@ -119,6 +127,10 @@ ACCESS: list[Access] = [
     # one-click unsubscribe needs no login: the signed link is the credential, a forged one is refused
     Access("notifications", "GET", "/unsubscribe", {role: 400 for role in ROLES}, url="/unsubscribe?t=forged"),
     Access("notifications", "POST", "/unsubscribe", {role: 400 for role in ROLES}, url="/unsubscribe?t=forged"),
+    # the dashboard's pages: a browser without a session is sent to sign in; an API client gets 401
+    Access("reporting", "GET", "/dashboard", SIGNED_IN),
+    Access("reporting", "GET", "/dashboard/plans/{plan_id}", SIGNED_IN, url="/dashboard/plans/{plan}",
+           units=dashboard_units, world_units=("A", "B")),
 ]
 
 # an unknown record: 404 to anyone signed in, and nothing at all (401) to anyone else
@@ -128,6 +140,7 @@ UNKNOWN = [
     ("reporting", "/plans/{plan}/reviews/999999/export.csv"),
     *[("reporting", f"/plans/999999/export.{ext}") for ext in DOCUMENT_UNITS],
     *[("reporting", f"/plans/{{plan}}/reviews/999999/export.{ext}") for ext in DOCUMENT_UNITS],
+    ("reporting", "/dashboard/plans/999999"),
 ]
 
 
