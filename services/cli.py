@@ -61,6 +61,11 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"Use it with: export PLANTRACK_ADMIN_TOKEN=$(cat {path})")
     env.setdefault("PYTHONPATH", str(ROOT))
     ports = {"assignments": args.port, "notifications": args.port + 1, "reporting": args.port + 2}
+    # the three processes honour one browser session: one secret for this run unless one is given
+    env.setdefault("PLANTRACK_SESSION_SECRET", secrets.token_hex(24))
+    env.setdefault("PLANTRACK_PUBLIC_URL", f"http://127.0.0.1:{ports['assignments']}")
+    env.setdefault("PLANTRACK_ASSIGNMENTS_REPORTING_PUBLIC_URL", f"http://127.0.0.1:{ports['reporting']}")
+    env.setdefault("PLANTRACK_REPORTING_ASSIGNMENTS_PUBLIC_URL", env["PLANTRACK_PUBLIC_URL"])
     procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def stop_all() -> None:
@@ -96,6 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("plantrack is running:")
         for name, port in ports.items():
             print(f"  {name:<14} http://{args.host}:{port}  (API docs: /docs)")
+        print(f"  portal         {env['PLANTRACK_PUBLIC_URL']}/signin  (the sign-in link arrives by email)")
         print("Press Ctrl-C to stop.")
         while all(p.poll() is None for p in procs.values()):
             time.sleep(0.5)

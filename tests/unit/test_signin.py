@@ -222,7 +222,17 @@ def test_next_stays_on_the_site(target: str) -> None:
     from services.assignments.api.pages import safe_next
 
     assert safe_next(target) == "/"
+    assert safe_next(target, ("https://bao-cao.example",)) == "/"
     assert safe_next("/plans/3?x=1") == "/plans/3?x=1"
+
+
+def test_next_may_be_the_dashboard() -> None:
+    from services.assignments.api.pages import safe_next
+
+    dashboard = "http://127.0.0.1:8003/dashboard/plans/1?as_of=2026-06-30"
+    assert safe_next(dashboard, ("http://127.0.0.1:8003",)) == dashboard
+    assert safe_next("http://127.0.0.1:8003.evil.example/x", ("http://127.0.0.1:8003",)) == "/"
+    assert safe_next(dashboard) == "/"
 
 
 def test_the_stylesheet_is_served_from_the_package(portal: tuple[Api, Clock, dict]) -> None:

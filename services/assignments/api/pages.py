@@ -30,11 +30,20 @@ BAD_EMAIL = "Địa chỉ thư điện tử chưa đúng, ví dụ: lan.nt@travi
 EMAIL_MAX = 320
 
 
-def safe_next(value: str) -> str:
-    """A same-site path to go to after signing in ("/" for anything else)."""
-    if value.startswith("/") and not value.startswith(("//", "/\\")) and "\\" not in value and len(value) <= 500:
+def safe_next(value: str, sites: tuple[str, ...] = ()) -> str:
+    """A same-site path to go to after signing in, or a page under one of `sites` (the portal's other
+    services: the dashboard); "/" for anything else."""
+    if len(value) > 500 or "\\" in value:
+        return "/"
+    if value.startswith("/") and not value.startswith("//"):
+        return value
+    if any(site and value.startswith(site.rstrip("/") + "/") for site in sites):
         return value
     return "/"
+
+
+def _next(state: Any, value: str) -> str:
+    return safe_next(value, (state.settings.reporting_public_url,))
 
 
 def page(request: Request, state: Any, template: str, title: str, *, status_code: int = 200,
@@ -42,7 +51,7 @@ def page(request: Request, state: Any, template: str, title: str, *, status_code
     """A page with the shell's context: who is signed in (name and role: the navigation), the
     dashboard's address and the CSRF token of its forms."""
     anchor = csrf_anchor(request, state.settings.session_cookies(), state.now()) or ensure_csrf_cookie(request)
-    return render(templates, template, {"title": title, "user": user, "role": role,
+    return render(templates, template, {"title": title, "user": user, "role": role, "portal_url": "",
                                         "dashboard_url": state.settings.reporting_public_url.rstrip("/"),
                                         "csrf_token": state.settings.session_cookies().csrf_token(anchor),
                                         **context}, status_code=status_code)
@@ -79,7 +88,7 @@ def home(request: Request, state: StateDep, actor: MaybeActorDep) -> Response:
 @router.get("/signin")
 def signin_form(request: Request, state: StateDep, next: str = "/") -> Response:
     """The sign-in form: an email address."""
-    return page(request, state, "signin.html", "Đăng nhập", next=safe_next(next), email="", error="",
+    return page(request, state, "signin.html", "Đăng nhập", next=_next(state, next), email="", error="",
                  link_minutes=state.settings.signin_link_minutes)
 
 
@@ -94,7 +103,7 @@ async def signin_request(request: Request, state: StateDep) -> Response:
         if not wants_html(request):
             raise Problem(422, "Send the email address of an official.")
         return page(request, state, "signin.html", "Đăng nhập", status_code=422,
-                     next=safe_next(fields.get("next", "/")), email=email[:EMAIL_MAX], error=BAD_EMAIL,
+                     next=_next(state, fields.get("next", "/")), email=email[:EMAIL_MAX], error=BAD_EMAIL,
                      link_minutes=state.settings.signin_link_minutes)
     address = request.client.host if request.client else "unknown"
     try:
@@ -114,7 +123,7 @@ async def signin_request(request: Request, state: StateDep) -> Response:
 def signin_confirm(request: Request, state: StateDep, token: str, next: str = "/") -> Response:
     """Ask to confirm: a mail scanner that opens the link does not spend it."""
     return page(request, state, "signin_confirm.html", "Xác nhận đăng nhập", token=token[:100],
-                 next=safe_next(next))
+                 next=_next(state, next))
 
 
 @router.post("/signin/{token}")
@@ -132,7 +141,7 @@ async def signin_use(request: Request, state: StateDep, token: str) -> Response:
                        "Đường dẫn không còn hiệu lực", "Đường dẫn đăng nhập này không đúng, đã được dùng "
                        "hoặc đã hết hạn. Đồng chí hãy yêu cầu một đường dẫn mới.")
     keep_alive(request, state.settings.session_cookies(), started.token, now)
-    return RedirectResponse(safe_next(fields.get("next", "/")), status_code=303)
+    return RedirectResponse(_next(state, fields.get("next", "/")), status_code=303)
 
 
 @router.post("/signout")
