@@ -284,6 +284,20 @@ def test_plan_docx_without_round_and_in_scope(session: Session) -> None:
 # -- PDF ---------------------------------------------------------------------------------------
 
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "documents"
+
+
+def render_pages(body: bytes, name: str) -> list[Path]:
+    """The PDF's pages as PNGs, kept in artifacts/documents/ (what a reader of the report sees)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob(f"{name}-*.png"):
+        old.unlink()
+    path = ARTIFACTS / f"{name}.pdf"
+    path.write_bytes(body)
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(path), str(ARTIFACTS / name)], check=True)
+    return sorted(ARTIFACTS.glob(f"{name}-*.png"))
+
+
 def pdf_text(body: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
 
@@ -305,6 +319,8 @@ def test_fallback_pdf_embeds_a_vietnamese_font_and_says_the_same(session: Sessio
     for expected in ("BÁO CÁO", "ĐẢNG CỘNG SẢN VIỆT NAM", "Nhiệm vụ II.1", "PHỤ LỤC", "Chi bộ Sở Tài chính",
                      "Nơi nhận:"):
         assert expected in text, expected
+    if shutil.which("pdftoppm"):
+        assert len(render_pages(body, "bao-cao-fpdf2")) == len(reader.pages)
 
 
 def test_no_pdf_renderer_raises(monkeypatch: pytest.MonkeyPatch, session: Session) -> None:
@@ -333,6 +349,5 @@ def test_libreoffice_pdf_renders_the_docx(session: Session, tmp_path: Path) -> N
         assert expected in flat, expected
     fonts = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True, text=True).stdout
     assert "LiberationSerif" in fonts or "TimesNewRoman" in fonts.replace(" ", "")
-    # the pages as images (looked at while writing the layout; kept in tmp for a failing run)
-    subprocess.run(["pdftoppm", "-r", "50", "-png", str(path), str(tmp_path / "page")], check=True)
-    assert len(list(tmp_path.glob("page-*.png"))) == len(PdfReader(io.BytesIO(body)).pages) >= 2
+    # the pages as images, kept as test artifacts
+    assert len(render_pages(body, "bao-cao-libreoffice")) == len(PdfReader(io.BytesIO(body)).pages) >= 2
