@@ -5,6 +5,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -47,10 +48,11 @@ def _count(session: Session, key: str, now: datetime, window: timedelta, limit: 
 
 def request_link(
     session: Session, *, email: str, address: str, now: datetime, settings: AssignmentsSettings,
-    correlation_id: str = "",
+    correlation_id: str = "", next_page: str = "/",
 ) -> None:
     """Email a sign-in link to the active official with `email`, if any; the caller learns nothing
-    either way. 429 past the per-email or per-address limit (counted for unknown emails too)."""
+    either way. 429 past the per-email or per-address limit (counted for unknown emails too).
+    The link leads on to `next_page` (a page an email linked to, which sent its reader to sign in)."""
     email = email.strip().lower()
     window = timedelta(minutes=settings.signin_window_minutes)
     email_key = "email:" + hashlib.sha256(email.encode()).hexdigest()
@@ -68,6 +70,8 @@ def request_link(
     session.add(link)
     session.flush()
     url = f"{settings.public_url.rstrip('/')}/signin/{token}"
+    if next_page != "/":
+        url += "?" + urlencode({"next": next_page})
     audit.record(session, Actor.of(official, correlation_id), action="signin_link.request", entity_type="signin_link",
                  entity_id=link.id, changes={"official_id": official.id, "expires_at": expires_at},
                  event=SigninLinkRequestedV1(correlation_id=correlation_id, payload=SigninLinkPayload(

@@ -243,3 +243,19 @@ def test_the_stylesheet_is_served_from_the_package(portal: tuple[Api, Clock, dic
     css = browser(api).get(href.group(1))
     assert css.status_code == 200 and ":focus-visible" in css.text
     assert 'name="viewport"' in page and "http" not in href.group(1)
+
+
+def test_the_emailed_link_leads_on_to_the_page_that_asked_for_sign_in(portal: tuple[Api, Clock, dict]) -> None:
+    api, _, _ = portal
+    client = browser(api)
+    asked = client.get("/unit?plan_id=3", headers=HTML)
+    assert asked.status_code == 303 and asked.headers["location"] == "/signin?next=%2Funit%3Fplan_id%3D3"
+    form = client.get(asked.headers["location"], headers=HTML)
+    assert client.post("/signin", headers=HTML, data={"email": "binh@example.vn", "next": "/unit?plan_id=3",
+                                                      "csrf_token": csrf(form.text)}).status_code == 200
+    link = urlsplit(links(api)[-1]["link"])
+    assert link.query == "next=%2Funit%3Fplan_id%3D3"
+    confirm = client.get(f"{link.path}?{link.query}", headers=HTML)
+    assert 'name="next" value="/unit?plan_id=3"' in confirm.text
+    used = client.post(link.path, headers=HTML, data={"csrf_token": csrf(confirm.text), "next": "/unit?plan_id=3"})
+    assert used.status_code == 303 and used.headers["location"] == "/unit?plan_id=3"

@@ -109,6 +109,7 @@ async def signin_request(request: Request, state: StateDep) -> Response:
     try:
         with state.uow() as session:
             signin.request_link(session, email=email, address=address, now=state.now(), settings=state.settings,
+                                next_page=_next(state, fields.get("next", "/")),
                                 correlation_id=getattr(request.state, "request_id", ""))
     except TooManyRequests as exc:
         response = refuse(request, state, 429, exc.detail, "Quá nhiều yêu cầu",
