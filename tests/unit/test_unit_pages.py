@@ -248,3 +248,11 @@ def test_an_attachment_may_be_larger_than_a_json_body(make_api: Callable[..., Ap
     assert done.status_code == 303, done.text
     with w.api.session() as s:
         assert s.exec(select(AttachmentBlob)).one().size == len(scan)  # type: ignore[attr-defined]
+
+
+def test_the_form_offers_the_next_statuses_in_workflow_order(unit_world: World) -> None:
+    w = unit_world
+    client = signed_in(w, w.officer_a)
+    page, _ = form_of(client, f"/unit/assignments/{w.a_assignment['id']}")
+    options = re.findall(r'<option value="(\w+)"', page.split('id="f-status"')[1].split("</select>")[0])
+    assert options[0] == "in_progress" and options[-1] == "completed"  # a new task is not preselected as done
