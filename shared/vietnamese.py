@@ -80,3 +80,42 @@ def local_date(moment: datetime | None = None, tz: str = VIETNAM_TZ) -> date:
     """The calendar day in Vietnam at `moment` (default: now). Deadlines are Vietnamese dates, so
     "today" and completion dates must be too: 01:30 on 1 April in Trà Vinh is still 31 March in UTC."""
     return local_time(moment or datetime.now(UTC), tz).date()
+
+
+IMPORT_WARNINGS = {
+    "unclassified_line": "Có dòng chưa xếp được vào mục nào: «{line}».",
+    "text_cut": "Một đoạn dài quá {limit} ký tự đã được cắt bớt: «{value}».",
+    "duplicate_code": "Mục {original} bị trùng số hiệu, đã đổi thành {renamed}.",
+    "title_not_found": "Không tìm thấy tên văn bản.",
+    "implements_not_found": "Không tìm thấy số văn bản được thực hiện trong tên kế hoạch.",
+    "issue_date_invalid": "Ngày ban hành không phải là ngày hợp lệ: «{line}».",
+    "number_not_found": "Không tìm thấy số văn bản.",
+    "issuer_not_found": "Không tìm thấy cơ quan ban hành ở phần đầu văn bản.",
+    "issue_date_not_found": "Không tìm thấy ngày ban hành.",
+    "place_not_found": "Không tìm thấy địa danh ban hành.",
+    "generic_committee": "Nhiệm vụ {task}: «{text}» được hiểu là cấp ủy các chi bộ và đảng bộ cơ sở.",
+    "no_responsible_unit": "Nhiệm vụ {task}: không nhận ra đơn vị chịu trách nhiệm.",
+    "no_section_headings": "Không thấy tiêu đề phần nào; các mục đánh số được đọc là nhiệm vụ của cả văn bản.",
+    "empty_section": "Phần {section} không có mục đánh số hay gạch đầu dòng nào.",
+    "no_sections": "Không tìm thấy phần nào trong văn bản.",
+    "no_tasks": "Không tìm thấy nhiệm vụ nào.",
+    "recipients_not_found": "Không tìm thấy phần «Nơi nhận».",
+    "signature_not_found": "Không tìm thấy phần chữ ký.",
+    "signer_name_not_found": "Không tìm thấy tên người ký.",
+    "signer_title_not_found": "Không tìm thấy chức vụ người ký.",
+    "recipients_cut": "Nơi nhận có {found} mục, chỉ giữ {limit} mục đầu.",
+    "document_empty": "Văn bản trống.",
+    "kind_heading_not_found": "Không tìm thấy tên loại văn bản (ví dụ «KẾ HOẠCH»).",
+    "more_unclassified_lines": "Còn {count} dòng khác chưa xếp được, không liệt kê.",
+    "number_missing": "Hãy điền số văn bản trước khi ban hành: không tìm thấy trong văn bản.",
+    "assign_by_hand": "Nhiệm vụ {task}: không nhận ra đơn vị chịu trách nhiệm, hãy giao bằng tay.",
+}
+"""The importer's warnings by code, in Vietnamese; {names} are the warning's values."""
+
+
+def import_warning(code: str, params: dict[str, str]) -> str:
+    """The Vietnamese sentence of an importer's warning (a general one for an unknown code)."""
+    try:
+        return IMPORT_WARNINGS[code].format(**params)
+    except (KeyError, IndexError):
+        return "Có một chỗ trong văn bản chưa đọc được chắc chắn: đồng chí hãy kiểm tra lại."

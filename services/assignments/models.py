@@ -319,3 +319,19 @@ class Attachment(AssignmentsModel, table=True):
     size: int
     uploaded_by_id: int | None = Field(default=None, foreign_key="officials.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class ImportResult(AssignmentsModel, table=True):
+    """What the importer reported on the draft it made (warnings, suggested assignments), kept until publishing."""
+
+    __tablename__ = "import_results"
+
+    plan_id: int = Field(foreign_key="plans.id", primary_key=True)
+    warnings: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False), description="[{code, text, params}]",
+    )
+    suggestions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False),
+        description="[{task_code, role, responsible_text, unit_ids}]",
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

@@ -15,7 +15,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 from pydantic.fields import FieldInfo
 
-from services.assignments.schemas import PlanCreate, Recipient, TaskCreate
+from services.assignments.schemas import ImportWarning, PlanCreate, Recipient, TaskCreate
 
 from .plan_import_text import (
     BULLET_RE,
@@ -191,28 +191,31 @@ class Ctx:
     """Parse state shared by the helpers: warnings and code bookkeeping."""
 
     warnings: list[str] = field(default_factory=list)
+    notes: list[ImportWarning] = field(default_factory=list)
     codes: set[str] = field(default_factory=set)
     repeats: dict[str, int] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
     line_warnings: int = 0
 
-    def warn(self, message: str) -> None:
-        """Record a warning once."""
+    def warn(self, code: str, message: str, **params: object) -> None:
+        """Record a warning once: its English text, and its code and values for a translated page."""
         if message not in self.seen:
             self.seen.add(message)
             self.warnings.append(message)
+            self.notes.append(ImportWarning(code=code, text=message, params={k: str(v) for k, v in params.items()}))
 
     def warn_line(self, where: str, line: str) -> None:
         """Record an unclassified line, capped to keep the list readable."""
         self.line_warnings += 1
         if self.line_warnings <= MAX_LINE_WARNINGS:
-            self.warn(f"unclassified line {where}: '{clip(line)}'")
+            self.warn("unclassified_line", f"unclassified line {where}: '{clip(line)}'", line=clip(line))
 
     def fit(self, value: str, limit: int, what: str) -> str:
         """Value, or its first `limit` characters (ending with "…") and a warning."""
         if len(value) <= limit:
             return value
-        self.warn(f"{what} longer than {limit} characters cut: '{clip(value)}'")
+        self.warn("text_cut", f"{what} longer than {limit} characters cut: '{clip(value)}'", limit=limit,
+                  value=clip(value))
         return value[: limit - 1].rstrip() + "…"
 
     def unique(self, code: str) -> str:
@@ -222,7 +225,7 @@ class Ctx:
             self.repeats[code] = self.repeats.get(code, 1) + 1
             candidate = f"{code}#{self.repeats[code]}"
         if candidate != code:
-            self.warn(f"duplicate code {code} renamed {candidate}")
+            self.warn("duplicate_code", f"duplicate code {code} renamed {candidate}", original=code, renamed=candidate)
         self.codes.add(candidate)
         return candidate
 
@@ -266,7 +269,7 @@ def parse_title(lines: list[str], heading: int, draft: PlanDraft) -> int:
 def parse_references(draft: PlanDraft, ctx: Ctx) -> None:
     """Read implements / implements_date / period / vision_year from the title."""
     if not draft.title:
-        ctx.warn("title not found")
+        ctx.warn("title_not_found", "title not found")
         return
     folded = fold(draft.title)
     if m := REFERENCE_RE.search(folded):
@@ -274,7 +277,7 @@ def parse_references(draft: PlanDraft, ctx: Ctx) -> None:
         if m["y"]:
             draft.implements_date = safe_date(m["y"], m["m"], m["d"])
     elif IMPLEMENTS_HINT_RE.match(folded):
-        ctx.warn("implemented document reference not found in title")
+        ctx.warn("implements_not_found", "implemented document reference not found in title")
     if m := PERIOD_RE.search(folded):
         draft.period = f"{m['a']} - {m['b']}"
     if m := VISION_RE.search(folded):
@@ -287,7 +290,7 @@ def parse_date_line(line: str, draft: PlanDraft, ctx: Ctx) -> None:
     assert m is not None  # the caller matched it
     draft.issued_on = safe_date(m["y"], m["m"], m["d"])
     if draft.issued_on is None:
-        ctx.warn(f"issue date is not a valid date: '{clip(line)}'")
+        ctx.warn("issue_date_invalid", f"issue date is not a valid date: '{clip(line)}'", line=clip(line))
     if m["place"]:
         words = re.split(r"[\d/*]", line[m.start("place"):m.end("place")])[-1].split()
         while words and is_caps(words[0]):
@@ -350,11 +353,12 @@ def parse_header(lines: list[str], draft: PlanDraft, ctx: Ctx, strict: bool) -> 
     for index, line in enumerate(lines):
         if strict and line and index not in used:
             ctx.warn_line("in the header", line)
-    for value, message in ((draft.number, "document number not found"),
-                           (draft.issuer, "issuer not found in the header"),
-                           (draft.issued_on, "issue date not found"), (draft.place, "place not found")):
+    for value, code, message in ((draft.number, "number_not_found", "document number not found"),
+                                 (draft.issuer, "issuer_not_found", "issuer not found in the header"),
+                                 (draft.issued_on, "issue_date_not_found", "issue date not found"),
+                                 (draft.place, "place_not_found", "place not found")):
         if value is None:
-            ctx.warn(message)
+            ctx.warn(code, message)
 
 
 # --- body: sections and tasks ---------------------------------------------------------------
@@ -402,10 +406,10 @@ def make_task(code: str, parent: str | None, section: str, texts: list[str], ctx
     responsible = [ResponsibleDraft(**found) for found in find_responsibles(text, folded)]
     for unit in responsible:
         if is_generic_committee(unit.text):
-            ctx.warn(f"task {code}: generic '{unit.text}' read as the committees of party cells "
-                     "and grassroots party committees")
+            ctx.warn("generic_committee", f"task {code}: generic '{unit.text}' read as the committees of "
+                     "party cells and grassroots party committees", task=code, text=unit.text)
     if parent is None and not responsible:
-        ctx.warn(f"task {code}: no responsible unit recognised")
+        ctx.warn("no_responsible_unit", f"task {code}: no responsible unit recognised", task=code)
     return TaskDraft(
         code=code, parent_code=parent, section_code=section,
         title=ctx.fit(short_title(text) or code, TASK_TITLE_MAX, f"task {code} title"),
@@ -455,7 +459,8 @@ def parse_body(paras: list[Para], draft: PlanDraft, ctx: Ctx, implicit: bool) ->
     scopes: list[tuple[SectionDraft | None, list[Para]]] = []
     if implicit and not any(p.heading for p in paras):
         scopes.append((None, paras))
-        ctx.warn("no section headings found; numbered items read as tasks of the whole document")
+        ctx.warn("no_section_headings",
+                 "no section headings found; numbered items read as tasks of the whole document")
     for para in paras:
         checkpoint()
         if para.heading:
@@ -475,13 +480,13 @@ def parse_body(paras: list[Para], draft: PlanDraft, ctx: Ctx, implicit: bool) ->
             if section:
                 section.text = "\n".join(intro)
                 if not tasks:
-                    ctx.warn(f"section {code} has no numbered or bulleted items")
+                    ctx.warn("empty_section", f"section {code} has no numbered or bulleted items", section=code)
         if section:
             draft.sections.append(section)
     if not draft.sections and not implicit:
-        ctx.warn("no sections found")
+        ctx.warn("no_sections", "no sections found")
     if not draft.tasks:
-        ctx.warn("no tasks found")
+        ctx.warn("no_tasks", "no tasks found")
 
 
 # --- tail: recipients and signature ---------------------------------------------------------
@@ -586,9 +591,9 @@ def parse_tail(lines: list[str], start: int, draft: PlanDraft, ctx: Ctx) -> int:
     if noi is not None:
         parse_recipients(lines, noi, draft, used)
     else:
-        ctx.warn("recipients ('Nơi nhận') not found")
+        ctx.warn("recipients_not_found", "recipients ('Nơi nhận') not found")
     if auth is None and title_line is None:
-        ctx.warn("signature block not found")
+        ctx.warn("signature_not_found", "signature block not found")
     if auth is not None:
         parse_signer_name(lines, parse_authority(lines, auth, draft, used), draft, used)
     elif title_line is not None:
@@ -596,9 +601,9 @@ def parse_tail(lines: list[str], start: int, draft: PlanDraft, ctx: Ctx) -> int:
         used.add(title_line)
         parse_signer_name(lines, title_line, draft, used)
     if (auth is not None or title_line is not None) and not draft.signer_name:
-        ctx.warn("signer name not found")
+        ctx.warn("signer_name_not_found", "signer name not found")
     if auth is not None and not draft.signer_title:
-        ctx.warn("signer title not found")
+        ctx.warn("signer_title_not_found", "signer title not found")
     for index in range(end, len(lines)):
         if lines[index] and index not in used:
             ctx.warn_line("after the body", lines[index])
@@ -614,7 +619,8 @@ def fit_limits(draft: PlanDraft, ctx: Ctx) -> None:
         if (value := getattr(draft, name)) is not None:
             setattr(draft, name, ctx.fit(value, limit, what))
     if len(draft.recipients) > RECIPIENTS_MAX:
-        ctx.warn(f"recipients beyond the first {RECIPIENTS_MAX} cut ({len(draft.recipients)} found)")
+        ctx.warn("recipients_cut", f"recipients beyond the first {RECIPIENTS_MAX} cut ({len(draft.recipients)} found)",
+                 limit=RECIPIENTS_MAX, found=len(draft.recipients))
         del draft.recipients[RECIPIENTS_MAX:]
     draft.recipients = [ctx.fit(r, RECIPIENT_MAX, f"recipient {n}") for n, r in enumerate(draft.recipients, 1)]
 
@@ -622,17 +628,23 @@ def fit_limits(draft: PlanDraft, ctx: Ctx) -> None:
 def parse_plan(text: str, *, timeout: float | None = None) -> PlanDraft:
     """Parse the plain text of a plan document into a PlanDraft (never raises on odd input, but
     ParseTimeout once `timeout` seconds, or the enclosing time_limit(), have passed)."""
+    return read_plan(text, timeout=timeout)[0]
+
+
+def read_plan(text: str, *, timeout: float | None = None) -> tuple[PlanDraft, list[ImportWarning]]:
+    """As parse_plan, with the warnings' codes and values (for a translated page)."""
     if timeout is not None:
         with time_limit(timeout):
-            return parse_plan(text)
+            return read_plan(text)
     draft, ctx = PlanDraft(), Ctx()
     lines = clean_lines(text or "")
     if not any(lines):
-        draft.warnings = ["document is empty"]
-        return draft
+        ctx.warn("document_empty", "document is empty")
+        draft.warnings = ctx.warnings
+        return draft, ctx.notes
     heading = find_heading(lines)
     if heading is None:
-        ctx.warn("document kind heading not found")
+        ctx.warn("kind_heading_not_found", "document kind heading not found")
         body_like = (i for i, line in enumerate(lines) if len(line) > 100 or make_para(line).kind != "plain")
         header_end = body_start = min(next(body_like, len(lines)), HEADER_MAX_LINES)
     else:
@@ -643,6 +655,7 @@ def parse_plan(text: str, *, timeout: float | None = None) -> PlanDraft:
     parse_body(paragraphs(lines[body_start:body_end]), draft, ctx, implicit=heading is not None)
     fit_limits(draft, ctx)
     if ctx.line_warnings > MAX_LINE_WARNINGS:
-        ctx.warn(f"{ctx.line_warnings - MAX_LINE_WARNINGS} more unclassified lines not listed")
+        more = ctx.line_warnings - MAX_LINE_WARNINGS
+        ctx.warn("more_unclassified_lines", f"{more} more unclassified lines not listed", count=more)
     draft.warnings = ctx.warnings
-    return draft
+    return draft, ctx.notes

@@ -7,15 +7,17 @@ from services.assignments.access import require_role, subtree
 from services.assignments.auth import Actor
 from services.assignments.domain import PlanStatus, Role
 from services.assignments.errors import Conflict, Invalid, NotFound, Stale, rules_checked
-from services.assignments.models import Assignment, Plan, Task, Unit
-from services.assignments.plan_import import PlanDraft, TaskDraft, parse_plan
+from services.assignments.models import Assignment, ImportResult, Plan, Task, Unit
+from services.assignments.plan_import import PlanDraft, TaskDraft, read_plan
 from services.assignments.schemas import (
     AssignmentCreate,
+    ImportWarning,
     PlanCreate,
     PlanImportResult,
     PlanUpdate,
     SuggestedAssignment,
     TaskCreate,
+    TaskUpdate,
 )
 from shared.events import (
     AssignmentCreatedPayload,
@@ -160,6 +162,82 @@ def add_task(
     return plan, tasks
 
 
+def update_task(
+    session: Session, *, actor: Actor, plan_id: int, task_id: int, data: TaskUpdate, if_match: int | None = None,
+) -> tuple[Plan, list[Task]]:
+    """Correct a task of a draft plan (admin): its code, texts, parent, kind, due date or indicators."""
+    require_role(actor, Role.ADMIN)
+    plan = _editable_draft(session, plan_id, if_match)
+    task = _task_of(session, plan_id, task_id)
+    changes = data.model_dump(exclude_unset=True, mode="json")
+    others = {t.code: t for t in plan_tasks(session, plan_id) if t.id != task.id}
+    if changes.get("code") in others:
+        raise Conflict(f"Plan {plan.number} already has a task {changes['code']}.")
+    before = {"code": task.code, "title": task.title, "text": task.text, "kind": task.kind,
+              "due_on": task.due_on.isoformat() if task.due_on else None, "indicators": task.indicators,
+              "parent_code": next((t.code for t in others.values() if t.id == task.parent_id), None)}
+    if "parent_code" in data.model_fields_set:
+        task.parent_id = _new_parent(others, task, data.parent_code)
+    if data.indicators is not None:
+        codes = [i.code for i in data.indicators]
+        if len(set(codes)) != len(codes):
+            raise Invalid(f"Task {task.code}: indicator codes must be unique.")
+        task.indicators = [i.model_dump() for i in data.indicators]
+    for key in ("code", "title", "text", "kind"):
+        if getattr(data, key) is not None:
+            setattr(task, key, getattr(data, key))
+    if "due_on" in data.model_fields_set:
+        task.due_on = data.due_on
+    if task.kind == domain.TaskKind.ONGOING and task.due_on is not None:
+        if data.due_on is not None:
+            raise Invalid(f"Task {task.code} is ongoing (thường xuyên): it has no due date.")
+        task.due_on = None  # made ongoing: reported each period instead
+    session.add(task)
+    tasks = _emit_plan_updated(session, actor, plan, "plan.update_task",
+                               {"task_id": task_id, "before": before, "after": changes})
+    return plan, tasks
+
+
+def _task_of(session: Session, plan_id: int, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if task is None or task.plan_id != plan_id:
+        raise NotFound("Task", f"{task_id} of plan {plan_id}")
+    return task
+
+
+def _new_parent(others: dict[str, Task], task: Task, parent_code: str | None) -> int | None:
+    """The id of the task's new parent, refusing an unknown one and a loop."""
+    if parent_code is None:
+        return None
+    parent = others.get(parent_code)
+    if parent is None:
+        raise Invalid(f"Task {task.code}: the plan has no task '{parent_code}' to put it under.")
+    by_id = {t.id: t for t in others.values()}
+    ancestor: Task | None = parent
+    while ancestor is not None:
+        if ancestor.parent_id == task.id:
+            raise Invalid(f"Task {task.code} cannot be put under its own sub-task {parent_code}.")
+        ancestor = by_id.get(ancestor.parent_id)
+    return parent.id
+
+
+def remove_task(
+    session: Session, *, actor: Actor, plan_id: int, task_id: int, if_match: int | None = None,
+) -> tuple[Plan, list[Task]]:
+    """Remove a task from a draft plan (admin), unless it has sub-tasks or assignments."""
+    require_role(actor, Role.ADMIN)
+    plan = _editable_draft(session, plan_id, if_match)
+    task = _task_of(session, plan_id, task_id)
+    if session.exec(select(Task).where(Task.parent_id == task_id)).first() is not None:
+        raise Conflict(f"Task {task.code} has sub-tasks: remove or move them first.")
+    if session.exec(select(Assignment).where(Assignment.task_id == task_id)).first() is not None:
+        raise Conflict(f"Task {task.code} is already assigned: it cannot be removed.")
+    session.delete(task)
+    session.flush()
+    tasks = _emit_plan_updated(session, actor, plan, "plan.remove_task", {"task_id": task_id, "code": task.code})
+    return plan, tasks
+
+
 def change_plan_status(session: Session, *, actor: Actor, plan_id: int, new: PlanStatus) -> Plan:
     """Publish or close a plan (admin)."""
     require_role(actor, Role.ADMIN)
@@ -173,6 +251,8 @@ def change_plan_status(session: Session, *, actor: Actor, plan_id: int, new: Pla
     plan.version += 1
     if new is PlanStatus.PUBLISHED:
         plan.published_at = now
+        if (kept := session.get(ImportResult, plan_id)) is not None:
+            session.delete(kept)  # the import's review is over
     else:
         plan.closed_at = now
     session.add(plan)
@@ -190,9 +270,7 @@ def assign(session: Session, *, actor: Actor, plan_id: int, data: AssignmentCrea
     plan = get_plan(session, plan_id)
     with rules_checked():
         domain.check_plan_accepts_assignments(PlanStatus(plan.status))
-    task = session.get(Task, data.task_id)
-    if task is None or task.plan_id != plan_id:
-        raise NotFound("Task", f"{data.task_id} of plan {plan_id}")
+    task = _task_of(session, plan_id, data.task_id)
     if len(set(data.unit_ids)) != len(data.unit_ids):
         raise Invalid("unit_ids contains the same unit twice.")
     if task.kind == domain.TaskKind.ONGOING and data.due_on is not None:
@@ -232,10 +310,10 @@ def assign(session: Session, *, actor: Actor, plan_id: int, data: AssignmentCrea
 def import_plan(session: Session, *, actor: Actor, text: str) -> PlanImportResult:
     """Parse a plan document into a draft for an admin to review; nothing is saved."""
     require_role(actor, Role.ADMIN)
-    draft = parse_plan(text)
-    warnings = list(draft.warnings)
+    draft, warnings = read_plan(text)
     if not draft.number:
-        warnings.append("Set the document number before saving: it was not found in the text.")
+        warnings.append(ImportWarning(code="number_missing",
+                                      text="Set the document number before saving: it was not found in the text."))
     units = list(session.exec(select(Unit)).all())
     issuer = _match_issuer(draft, units)
     tasks = [
@@ -256,9 +334,28 @@ def import_plan(session: Session, *, actor: Actor, text: str) -> PlanImportResul
     suggestions = suggest_assignments(draft, units)
     for task in draft.tasks:
         if not _owner(task, {t.code: t for t in draft.tasks}) and not _has_children(task, draft):
-            warnings.append(f"Task {task.code}: no responsible unit recognised; assign it by hand.")
-    return PlanImportResult(plan=plan, suggested_assignments=suggestions, warnings=warnings,
-                            draft=draft.model_dump(mode="json"))
+            warnings.append(ImportWarning(
+                code="assign_by_hand", text=f"Task {task.code}: no responsible unit recognised; assign it by hand.",
+                params={"task": task.code}))
+    return PlanImportResult(plan=plan, suggested_assignments=suggestions, warnings=[w.text for w in warnings],
+                            warning_codes=warnings, draft=draft.model_dump(mode="json"))
+
+
+def create_imported_plan(session: Session, *, actor: Actor, result: PlanImportResult) -> tuple[Plan, list[Task]]:
+    """Save an import's plan as a draft, with its warnings and suggestions kept for the review (admin)."""
+    plan, tasks = create_plan(session, actor=actor, data=result.plan)
+    session.add(ImportResult(plan_id=plan.id or 0, warnings=[w.model_dump() for w in result.warning_codes],
+                             suggestions=[s.model_dump(mode="json") for s in result.suggested_assignments]))
+    return plan, tasks
+
+
+def import_review(session: Session, plan_id: int) -> tuple[list[ImportWarning], list[SuggestedAssignment]]:
+    """The warnings and suggested assignments of the import that made a draft, until it is published."""
+    row = session.get(ImportResult, plan_id)
+    if row is None:
+        return [], []
+    return ([ImportWarning.model_validate(w) for w in row.warnings],
+            [SuggestedAssignment.model_validate(s) for s in row.suggestions])
 
 
 def _has_children(task: TaskDraft, draft: PlanDraft) -> bool:

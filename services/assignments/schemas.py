@@ -217,6 +217,24 @@ class PlanUpdate(PatchBody):
     reporting_period: Annotated[ReportingPeriod | None, NOT_NULL] = Field(default=None, description=REPORTING_PERIOD)
 
 
+class TaskUpdate(PatchBody):
+    """Corrections to a task of a draft plan (admin); only the fields sent change, and only the parent
+    and the due date can be cleared with null. A task made ongoing loses its due date."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"title": "Tổ chức quán triệt Nghị quyết đến cán bộ, đảng viên", "due_on": "2026-06-30"},
+        {"kind": "ongoing", "parent_code": None},
+    ]})
+
+    code: Annotated[TaskCode | None, NOT_NULL] = Field(default=None, min_length=1, max_length=30)
+    title: Annotated[Text | None, NOT_NULL] = Field(default=None, min_length=1, max_length=500)
+    text: Annotated[MultilineText | None, NOT_NULL] = Field(default=None, max_length=20_000)
+    parent_code: TaskCode | None = Field(default=None, max_length=30)
+    kind: Annotated[TaskKind | None, NOT_NULL] = None
+    due_on: date | None = None
+    indicators: Annotated[list[IndicatorSpec] | None, NOT_NULL] = Field(default=None, max_length=50)
+
+
 class TaskPublic(BaseModel):
     """A task as the API shows it."""
 
@@ -553,12 +571,21 @@ class SuggestedAssignment(BaseModel):
     unit_ids: list[int]
 
 
+class ImportWarning(BaseModel):
+    """An importer's warning: a stable code, the English text, and the values a translation needs."""
+
+    code: str = Field(examples=["no_responsible_unit"])
+    text: str = Field(examples=["task II.3: no responsible unit recognised"])
+    params: dict[str, str] = Field(default_factory=dict, examples=[{"task": "II.3"}])
+
+
 class PlanImportResult(BaseModel):
     """What the importer read from a document, for an admin to review before saving."""
 
     plan: PlanCreate
     suggested_assignments: list[SuggestedAssignment]
     warnings: list[str]
+    warning_codes: list[ImportWarning] = Field(default_factory=list, description="The warnings with their codes.")
     draft: dict
 
 

@@ -85,11 +85,23 @@ def csrf_anchor(request: Request, cookies: SessionCookies, now: datetime) -> str
     return session_token(request, cookies, now) or request.cookies.get(CSRF_COOKIE, "")
 
 
+MULTIPART_TYPE = "multipart/form-data"
+MULTIPART_MAX_FILES = 1  # the pages' upload forms carry one file each
+MULTIPART_MAX_FIELDS = 50
+
+
 async def submitted_csrf(request: Request) -> str:
-    """The CSRF token an unsafe request sent: the header, or the form field of a form post."""
+    """The CSRF token an unsafe request sent: the header, or the field of a urlencoded or multipart form."""
     if request.method in SAFE_METHODS:
         return ""
-    return request.headers.get(CSRF_HEADER, "") or (await form_fields(request)).get(CSRF_FIELD, "")
+    if header := request.headers.get(CSRF_HEADER, ""):
+        return header
+    if request.headers.get("content-type", "").startswith(MULTIPART_TYPE):
+        # Starlette keeps the parsed form (files spooled to disk) for the route's own request.form()
+        form = await request.form(max_files=MULTIPART_MAX_FILES, max_fields=MULTIPART_MAX_FIELDS)
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else ""
+    return (await form_fields(request)).get(CSRF_FIELD, "")
 
 
 def forbidden_csrf() -> HTTPException:

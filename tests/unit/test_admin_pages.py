@@ -110,3 +110,40 @@ def test_units_officials_and_a_token_shown_once(admin_portal: tuple[Api, TestCli
     assert [e["active"] for e in events(api, "official.updated.v1")] == [False]
     assert client.post("/admin/units", headers=HTML, data={"code": "X", "name": "X", "kind": "party_cell"}
                        ).status_code == 403  # no CSRF token
+
+
+def _task_form(page: str, code: str) -> tuple[str, dict[str, str]]:
+    """The action and fields of the correction form of task `code` on a plan page."""
+    action = re.search(r'action="(/admin/plans/\d+/tasks/\d+)"[^>]*>(?:(?!</form>).)*?name="code" value="'
+                       + re.escape(code) + '"', page, re.S)
+    assert action, code
+    version = re.search(r'name="version" value="(\d+)"', page)
+    assert version
+    return action.group(1), {"csrf_token": csrf(page), "version": version.group(1)}
+
+
+def test_warnings_kept_in_vietnamese_and_tasks_corrected(admin_portal: tuple[Api, TestClient, dict]) -> None:
+    api, client, _ = admin_portal
+    imported = upload(client, SEED.read_bytes())
+    assert imported.status_code == 201  # type: ignore[attr-defined]
+    (created,) = events(api, "plan.created.v1")
+    plan_path = f"/admin/plans/{created['id']}"
+    page = client.get(plan_path, headers=HTML).text
+    assert "Lưu ý khi đọc văn bản" in page and "Đề xuất giao nhiệm vụ theo văn bản" in page  # after a reload
+    assert "not found" not in page and "recognised" not in page  # the warnings are in Vietnamese
+
+    action, form = _task_form(page, "II.1")
+    fixed = client.post(action, headers=HTML, data=form | {"code": "II.1", "title": "Quán triệt (bản sửa)",
+                                                            "kind": "one_off", "due_on": "2026-06-30"})
+    assert fixed.status_code == 303, fixed.text
+    (updated,) = events(api, "plan.updated.v1")
+    task = next(t for t in updated["tasks"] if t["code"] == "II.1")
+    assert task["title"] == "Quán triệt (bản sửa)" and task["due_on"] == "2026-06-30"
+    stale = client.post(action, headers=HTML, data=form | {"code": "II.1", "title": "Bản cũ", "kind": "ongoing"})
+    assert stale.status_code == 412 and "người khác thay đổi" in stale.text
+    assert len(events(api, "plan.updated.v1")) == 1
+
+    token = csrf(client.get(plan_path, headers=HTML).text)
+    assert client.post(f"{plan_path}/publish", headers=HTML, data={"csrf_token": token}).status_code == 303
+    after = client.get(plan_path, headers=HTML).text
+    assert "Lưu ý khi đọc văn bản" not in after and "Đề xuất giao nhiệm vụ" not in after

@@ -12,6 +12,7 @@ import pytest
 from services.assignments import planning
 from services.assignments.plan_import import ParseTimeout, parse_plan, time_limit
 from services.assignments.schemas import PlanCreate, TaskCreate
+from services.assignments.settings import AssignmentsSettings
 from shared.problems import PROBLEM_JSON
 from tests.unit.conftest import Api
 
@@ -48,6 +49,11 @@ def document(body: str) -> str:
     return f"{HEAD}III- TỔ CHỨC THỰC HIỆN\n{body}\n{TAIL}"
 
 
+BUDGET = AssignmentsSettings().import_timeout_seconds / 2
+"""What a document at the size cap may take: half the time limit the service enforces (an absolute
+bound in seconds failed on a busy 2-core machine; linearity is checked by its own test below)."""
+
+
 def timed(text: str, **kw: object) -> float:
     started = time.perf_counter()
     parse_plan(text, **kw)  # type: ignore[arg-type]
@@ -75,20 +81,21 @@ SHAPES: dict[str, Callable[[int], str]] = {
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_a_2_mb_document_parses_in_under_2_seconds(shape: str) -> None:
+def test_a_2_mb_document_parses_well_within_the_time_limit(shape: str) -> None:
     text = document(SHAPES[shape](2_000_000))
     assert len(text.encode()) >= 1_900_000
-    assert timed(text) < 2.0
+    assert timed(text) < BUDGET
 
 
-def test_a_1_mb_document_of_one_letter_lines_parses_in_under_2_seconds() -> None:
+def test_a_1_mb_document_of_one_letter_lines_parses_well_within_the_time_limit() -> None:
     text = document(repeat("1. Chi bộ thực hiện", "x", 1_000_000))  # the default size cap, in 500,000 lines
-    assert timed(text) < 2.0
+    assert timed(text) < BUDGET
 
 
 def test_a_header_of_many_capital_lines_parses_fast() -> None:
     header = "\n".join(["VÀ CÁC CƠ QUAN TRỰC THUỘC"] * 40_000)  # ~1.1 MB of header joiners
-    assert timed(f"ĐẢNG BỘ TỈNH TRÀ VINH\n{header}\nSố 1-KH/ĐUK\nKẾ HOẠCH\nthực hiện\n\nI- NHIỆM VỤ\n1. Chi bộ.") < 2.0
+    text = f"ĐẢNG BỘ TỈNH TRÀ VINH\n{header}\nSố 1-KH/ĐUK\nKẾ HOẠCH\nthực hiện\n\nI- NHIỆM VỤ\n1. Chi bộ."
+    assert timed(text) < BUDGET
 
 
 @pytest.mark.parametrize("shape", ["one long paragraph", "capital lines", "recipients"])
@@ -230,13 +237,13 @@ def test_a_document_with_more_tasks_than_a_plan_holds_is_422(api: Api) -> None:
 
 
 async def test_health_answers_while_a_big_import_runs(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = planning.parse_plan
+    real = planning.read_plan
 
     def slow_parse(text: str) -> object:
         time.sleep(1.0)  # what parsing a big document costs, without depending on the machine's speed
         return real(text)
 
-    monkeypatch.setattr(planning, "parse_plan", slow_parse)
+    monkeypatch.setattr(planning, "read_plan", slow_parse)
     transport = httpx.ASGITransport(app=api.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         async def health() -> float:

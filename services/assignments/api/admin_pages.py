@@ -1,10 +1,9 @@
 """An admin's pages: importing and publishing a plan, units, officials and their tokens."""
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +20,7 @@ from services.assignments.api.board_pages import (
     problem_message,
     shell,
 )
-from services.assignments.api.deps import AppState, MaybeActorDep, StateDep, find_actor
+from services.assignments.api.deps import AppState, MaybeActorDep, StateDep
 from services.assignments.api.pages import page, refuse
 from services.assignments.api.plans import _import_document
 from services.assignments.auth import Actor, new_token
@@ -31,17 +30,17 @@ from services.assignments.schemas import (
     AssignmentCreate,
     OfficialCreate,
     OfficialUpdate,
-    PlanImportResult,
     PlanUpdate,
+    SuggestedAssignment,
     TaskCreate,
+    TaskUpdate,
     TokenCreate,
     UnitCreate,
     UnitUpdate,
 )
-from shared.identity.auth import bearer_scheme
 from shared.problems import Problem
 from shared.validation import DbId
-from shared.vietnamese import local_date
+from shared.vietnamese import import_warning, local_date
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,6 +53,8 @@ ROLES = [("unit_officer", "Cán bộ đơn vị"), ("supervisor", "Cán bộ the
 NO_FILE = "Hãy chọn tệp văn bản kế hoạch (.txt, mã UTF-8)."
 NOT_UTF8 = "Tệp phải là văn bản thuần mã UTF-8 (.txt)."
 TOO_LARGE = "Tệp lớn hơn giới hạn {limit} byte."
+STALE_TASK = ("Trong lúc đồng chí sửa, kế hoạch đã được người khác thay đổi. Nhiệm vụ chưa được lưu: "
+              "đồng chí xem nội dung hiện tại dưới đây rồi sửa lại.")
 
 
 class Suggestions(BaseModel):
@@ -108,15 +109,10 @@ async def _document_text(state: AppState, upload: object) -> str:
 
 
 @router.post("/admin/import")
-async def import_upload(
-    request: Request, state: StateDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Response:
+async def import_upload(request: Request, state: StateDep, actor: MaybeActorDep) -> Response:
     """Read an uploaded plan document (as POST /plans/import) and save it as a draft to review."""
-    form = await request.form()  # multipart: the CSRF field is in the form, so the actor is found here
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    got = checked(request, state, fields, find_actor(request, state, credentials, fields.get("csrf_token", "")),
-                  ADMIN)
+    form = await request.form()  # parsed once, by the CSRF check
+    got = checked(request, state, {k: v for k, v in form.items() if isinstance(v, str)}, actor, ADMIN)
     if isinstance(got, Response):
         return got
     actor = got[1]
@@ -124,7 +120,7 @@ async def import_upload(
         text = await _document_text(state, form.get("document"))
         result = await run_in_threadpool(_import_document, state, actor, text)
         with state.uow() as session:
-            plan, _ = planning.create_plan(session, actor=actor, data=result.plan)
+            plan, _ = planning.create_imported_plan(session, actor=actor, result=result)
     except ValueError as exc:
         return _import_page(request, state, actor, {"document": str(exc)}, 422)
     except Problem as exc:
@@ -132,20 +128,21 @@ async def import_upload(
         if exc.status == 409:
             message = "Đã có kế hoạch mang số này: hãy sửa kế hoạch đã có thay vì nhập lại."
         return _import_page(request, state, actor, {"document": message}, exc.status)
-    return _plan_page(request, state, actor, plan.id or 0, imported=result, status_code=201)
+    return _plan_page(request, state, actor, plan.id or 0, status_code=201)
 
 
 # -- a draft plan --------------------------------------------------------------------------------
-def _suggestions(result: PlanImportResult, task_ids: dict[str, int], units: dict[int, str]) -> list[dict[str, Any]]:
+def _suggestions(suggested: list[SuggestedAssignment], task_ids: dict[str, int],
+                 units: dict[int, str]) -> list[dict[str, Any]]:
     """The import's suggested assignments, each with the value its checkbox posts."""
     return [{"task_code": s.task_code, "role": s.role, "text": s.responsible_text,
              "units": [units.get(u, str(u)) for u in s.unit_ids],
              "value": f"{task_ids[s.task_code]}:{s.role}:{','.join(map(str, s.unit_ids))}"}
-            for s in result.suggested_assignments if s.task_code in task_ids]
+            for s in suggested if s.task_code in task_ids]
 
 
 def _plan_page(request: Request, state: AppState, actor: Actor, plan_id: int, *,
-               imported: PlanImportResult | None = None, errors: Errors | None = None, status_code: int = 200,
+               errors: Errors | None = None, status_code: int = 200,
                values: dict[str, str] | None = None) -> Response:
     try:
         with state.uow() as session:
@@ -155,12 +152,15 @@ def _plan_page(request: Request, state: AppState, actor: Actor, plan_id: int, *,
                 session, actor=actor, filters=queries.AssignmentFilter(plan_id=plan_id), offset=0, limit=1000,
                 today=local_date(), soon_days=state.settings.due_soon_days)
             units = {u.id or 0: u.name for u in session.exec(select(Unit)).all()}
+            warnings, suggested = planning.import_review(session, plan_id)
     except Problem as exc:
         return refuse(request, state, exc.status, exc.detail, "Không mở được kế hoạch", problem_message(exc))
-    suggestions = _suggestions(imported, {t.code: t.id or 0 for t in tasks}, units) if imported else []
+    suggestions = _suggestions(suggested, {t.code: t.id or 0 for t in tasks}, units)
+    codes = {t.id: t.code for t in tasks}
     return page(request, state, "admin_plan.html", f"Kế hoạch {plan.number}", status_code=status_code,
                 **_context(actor), plan=plan, tasks=tasks, assigned=assigned, suggestions=suggestions,
-                warnings=imported.warnings if imported else [], errors=errors or {}, values=values or {},
+                warnings=[import_warning(w.code, w.params) for w in warnings], parent_codes=codes,
+                errors=errors or {}, values=values or {},
                 draft=plan.status == PlanStatus.DRAFT)
 
 
@@ -202,6 +202,26 @@ async def add_task(plan_id: DbId, request: Request, state: StateDep, actor: Mayb
     errors, status = attempt(state, TaskCreate, data,
                              lambda s, body: planning.add_task(s, actor=who, plan_id=plan_id, data=body))
     return _after(request, state, who, plan_id, errors, status, fields, "task_")
+
+
+@router.post("/admin/plans/{plan_id}/tasks/{task_id}")
+async def correct_task(plan_id: DbId, task_id: DbId, request: Request, state: StateDep,
+                       actor: MaybeActorDep) -> Response:
+    """Correct a task of a draft plan (as PATCH /plans/{id}/tasks/{task_id}, If-Match from the form)."""
+    got = await posted(request, state, actor, ADMIN)
+    if isinstance(got, Response):
+        return got
+    fields, who = got
+    version = fields.get("version", "")
+    if_match = int(version) if version.isascii() and version.isdigit() and len(version) <= 10 else 0
+    data = filled(fields, "code", "title", "kind") | {
+        "text": fields.get("text", ""), "parent_code": fields.get("parent_code", "").strip() or None,
+        "due_on": None if fields.get("kind") == "ongoing" else (fields.get("due_on", "").strip() or None)}
+    errors, status = attempt(state, TaskUpdate, data, lambda s, body: planning.update_task(
+        s, actor=who, plan_id=plan_id, task_id=task_id, data=body, if_match=if_match))
+    if status == 412:
+        errors = {"form": STALE_TASK}
+    return _after(request, state, who, plan_id, errors, status, fields, f"t{task_id}_")
 
 
 def _number(value: str) -> int | str:

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
+from starlette.exceptions import HTTPException
 
 from services.assignments import signin
 from services.assignments.auth import Actor, resolve_token
@@ -22,6 +23,7 @@ from shared.identity.cookies import by_cookie, submitted_csrf
 from shared.messaging.relay import DueRowWorker
 from shared.problems import Problem
 from shared.validation import Limit, Offset
+from shared.web.pages import wants_html
 
 
 @dataclass
@@ -56,7 +58,7 @@ def find_actor(
     csrf: Annotated[str, Depends(submitted_csrf)],
 ) -> Actor | None:
     """The acting official by bearer token (401 when unknown), or else by browser session (CSRF
-    checked on unsafe methods); None when the request carries neither."""
+    checked on unsafe methods: 403, or None for a page's form); None when the request carries neither."""
     token = credentials.credentials.strip() if credentials else ""
     request_id = getattr(request.state, "request_id", "")
     now = state.now()
@@ -66,8 +68,13 @@ def find_actor(
             if official is None:
                 raise unauthorized("The API token is unknown, expired or revoked.")
         else:
-            official = by_cookie(request, state.settings.session_cookies(), csrf, now,
-                                 lambda secret: signin.resolve_session(session, secret, now))
+            try:
+                official = by_cookie(request, state.settings.session_cookies(), csrf, now,
+                                     lambda secret: signin.resolve_session(session, secret, now))
+            except HTTPException as exc:
+                if exc.status_code != 403 or not wants_html(request):
+                    raise
+                official = None  # a page's form checks its token itself and answers in Vietnamese
         return Actor.of(official, request_id) if official is not None else None
 
 

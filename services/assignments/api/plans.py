@@ -26,6 +26,7 @@ from services.assignments.schemas import (
     ReviewRoundPublic,
     TaskCreate,
     TaskPublic,
+    TaskUpdate,
     UnitCompleteness,
     UnitPlanCreate,
     UnitPlanPublic,
@@ -148,6 +149,32 @@ def add_task(
     with state.uow() as session:
         plan, tasks = planning.add_task(session, actor=actor, plan_id=plan_id, data=data,
                                         if_match=parse_if_match(if_match))
+        response.headers["ETag"] = f'"{plan.version}"'
+        return _plan_public(plan, tasks)
+
+
+@router.patch("/{plan_id}/tasks/{task_id}")
+def update_task(
+    plan_id: DbId, task_id: DbId, data: TaskUpdate, actor: ActorDep, state: StateDep, response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> PlanPublic:
+    """Correct a task of a draft plan (admin); 409 once published or when the code is taken, 412 on a stale If-Match."""
+    with state.uow() as session:
+        plan, tasks = planning.update_task(session, actor=actor, plan_id=plan_id, task_id=task_id, data=data,
+                                           if_match=parse_if_match(if_match))
+        response.headers["ETag"] = f'"{plan.version}"'
+        return _plan_public(plan, tasks)
+
+
+@router.delete("/{plan_id}/tasks/{task_id}")
+def remove_task(
+    plan_id: DbId, task_id: DbId, actor: ActorDep, state: StateDep, response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> PlanPublic:
+    """Remove a task from a draft plan (admin); 409 once published or while it has sub-tasks or assignments."""
+    with state.uow() as session:
+        plan, tasks = planning.remove_task(session, actor=actor, plan_id=plan_id, task_id=task_id,
+                                           if_match=parse_if_match(if_match))
         response.headers["ETag"] = f'"{plan.version}"'
         return _plan_public(plan, tasks)
 

@@ -2,19 +2,18 @@
 attachments, the unit's own plan and its review-round report."""
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 from starlette.datastructures import UploadFile
 
 from services.assignments import attachments, oversight, planning, queries, review_rounds, tracking
 from services.assignments.access import ensure_acts_for, scope_unit_ids
-from services.assignments.api.deps import MaybeActorDep, StateDep, find_actor
+from services.assignments.api.deps import MaybeActorDep, StateDep
 from services.assignments.api.pages import bad_csrf, csrf_ok, page
 from services.assignments.auth import Actor
 from services.assignments.domain import ALLOWED_TRANSITIONS, DueState, ReviewState, Role, Status, TaskKind
@@ -22,8 +21,6 @@ from services.assignments.errors import Forbidden, Stale
 from services.assignments.models import Assignment, Official, Plan, StatusUpdate, Task
 from services.assignments.schemas import StatusUpdateCreate, SubmissionCreate, UnitPlanCreate
 from shared.due import period_label
-from shared.identity.auth import bearer_scheme
-from shared.identity.cookies import CSRF_FIELD
 from shared.problems import Problem
 from shared.validation import DbId
 from shared.vietnamese import (
@@ -40,7 +37,6 @@ from shared.web.forms import form_fields
 from shared.web.pages import wants_html
 
 router = APIRouter(include_in_schema=False)
-CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 LIST_LIMIT = 100
 STALE = ("Trong lúc đồng chí điền biểu mẫu, nhiệm vụ này đã có báo cáo mới hoặc đã được xem xét. "
          "Báo cáo của đồng chí chưa được ghi nhận. Đồng chí xem tình trạng hiện tại dưới đây, "
@@ -114,12 +110,6 @@ def _parsed(model: type[BaseModel], values: dict[str, Any]) -> tuple[Any, dict[s
         return model.model_validate(values), {}
     except ValidationError as exc:
         return None, _field_errors(exc)
-
-
-def _acting(request: Request, state: Any, credentials: HTTPAuthorizationCredentials | None,
-            fields: dict[str, str]) -> Actor | None:
-    """The official posting a form whose CSRF token was checked (multipart forms included)."""
-    return find_actor(request, state, credentials, fields.get(CSRF_FIELD, ""))
 
 
 def _run(request: Request, state: Any, actor: Actor, action: Callable[[Session], Any],
@@ -198,7 +188,8 @@ def _assignment_context(session: Session, state: Any, actor: Actor, assignment_i
     return {"a": view, "plan": plan, "task": task, "updates": updates, "people": people, "returned": returned,
             "files": attachments.attachments_of(session, assignment_id), "ongoing": ongoing,
             "current_period": period_label(plan.reporting_period, today) if ongoing else "",
-            "can_report": _may_report(actor, a), "next_statuses": sorted(ALLOWED_TRANSITIONS[Status(a.status)]),
+            "can_report": _may_report(actor, a),
+            "next_statuses": [s for s in Status if s in ALLOWED_TRANSITIONS[Status(a.status)]],  # workflow order
             "local_time": local_time}
 
 
@@ -249,13 +240,12 @@ def _report_values(fields: dict[str, str]) -> tuple[dict[str, Any], dict[str, st
 
 
 @router.post("/unit/assignments/{assignment_id}/report")
-async def post_report(request: Request, state: StateDep, credentials: CredentialsDep,
+async def post_report(request: Request, state: StateDep, actor: MaybeActorDep,
                       assignment_id: DbId) -> Response:
     """Record the unit's report through the API's use case; a form older than the assignment is refused."""
     fields = await form_fields(request)
     if not csrf_ok(request, state, fields):
         return bad_csrf(request, state)
-    actor = _acting(request, state, credentials, fields)
     if actor is None:
         return _to_signin(request)
     values, errors = _report_values(fields)
@@ -284,14 +274,13 @@ async def post_report(request: Request, state: StateDep, credentials: Credential
 # -- attachments ---------------------------------------------------------------------------------
 
 @router.post("/unit/assignments/{assignment_id}/attachments")
-async def upload_attachment(request: Request, state: StateDep, credentials: CredentialsDep,
+async def upload_attachment(request: Request, state: StateDep, actor: MaybeActorDep,
                             assignment_id: DbId) -> Response:
     """Attach a file (PDF, DOCX, XLSX, PNG, JPEG) to the assignment; its type is read from its bytes."""
     form = await request.form(max_files=1, max_fields=10)
     fields = {name: value for name, value in form.items() if isinstance(value, str)}
     if not csrf_ok(request, state, fields):
         return bad_csrf(request, state)
-    actor = _acting(request, state, credentials, fields)
     if actor is None:
         return _to_signin(request)
     upload = form.get("file")
@@ -360,13 +349,12 @@ def unit_plan_form(request: Request, state: StateDep, actor: MaybeActorDep, plan
 
 
 @router.post("/unit/plans/{plan_id}/unit-plan")
-async def register_unit_plan(request: Request, state: StateDep, credentials: CredentialsDep,
+async def register_unit_plan(request: Request, state: StateDep, actor: MaybeActorDep,
                              plan_id: DbId) -> Response:
     """Register the unit's own implementing plan through the API's use case."""
     fields = await form_fields(request)
     if not csrf_ok(request, state, fields):
         return bad_csrf(request, state)
-    actor = _acting(request, state, credentials, fields)
     if actor is None:
         return _to_signin(request)
     data, errors = _parsed(UnitPlanCreate, {key: fields.get(key, "").strip() or None
@@ -414,12 +402,11 @@ def review_form(request: Request, state: StateDep, actor: MaybeActorDep, round_i
 
 
 @router.post("/unit/reviews/{round_id}")
-async def submit_review(request: Request, state: StateDep, credentials: CredentialsDep, round_id: DbId) -> Response:
+async def submit_review(request: Request, state: StateDep, actor: MaybeActorDep, round_id: DbId) -> Response:
     """Submit the unit's review report through the API's use case."""
     fields = await form_fields(request)
     if not csrf_ok(request, state, fields):
         return bad_csrf(request, state)
-    actor = _acting(request, state, credentials, fields)
     if actor is None:
         return _to_signin(request)
     values: dict[str, Any] = {key: fields.get(key, "") for key in ("summary", "results", "difficulties", "proposals")}
