@@ -31,9 +31,12 @@ def shot(page: Page, name: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Headless Chromium: Debian's package, not a downloaded build (skipped, saying so, without it)."""
+    """Headless Chromium: Debian's package, not a downloaded build (skipped, saying so, without it).
+
+    Module-scoped: Playwright's sync API runs an event loop in this thread while it is open, which
+    the asyncio tests that follow in the same session cannot share."""
     executable = shutil.which("chromium")
     if executable is None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium): the browser tests need it")

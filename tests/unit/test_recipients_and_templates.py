@@ -169,7 +169,7 @@ def test_email_body_has_labels_date_line_and_details(written: Written) -> None:
     assert lines[i + 1] == "Chưa bố trí được kinh phí."
     # 03:05 UTC is 10:05 in Vietnam
     assert "Người báo cáo: đồng chí Nguyễn Văn An, lúc 10 giờ 05, ngày 15/12/2021." in lines
-    assert "Xem chi tiết: http://127.0.0.1:8001/assignments/7" in lines
+    assert "Xem chi tiết: http://127.0.0.1:8001/board/plans/1" in lines  # the plan board, where it is reviewed
     assert "Mã tham chiếu: req-42" in lines
     assert "Trân trọng," in lines
 
