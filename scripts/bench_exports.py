@@ -114,7 +114,7 @@ def main() -> None:
         def csv_round(s: Session) -> str:
             rnd = progress.get_round(s, 1, 1)
             assert rnd is not None
-            return exports.review_csv(progress.round_units(s, rnd), exports.latest_submissions(s, 1))
+            return exports.review_csv(progress.round_units(s, rnd), progress.latest_submissions(s, 1))
 
         timed("plan export.csv", session_run(csv_plan))
         timed("round export.csv", session_run(csv_round))

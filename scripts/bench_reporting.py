@@ -159,7 +159,7 @@ def cases(engine: Engine, with_soffice: bool) -> dict[str, Callable[[], object]]
         rnd = progress.get_round(s, 1, 1)
         assert rnd is not None
         until = progress.end_of_day(as_of) if as_of else None
-        return exports.review_csv(progress.round_units(s, rnd, exports.round_unit_names(s, rnd), until),
+        return exports.review_csv(progress.round_units(s, rnd, until=until),
                                   progress.latest_submissions(s, 1, until))
 
     found: dict[str, Callable[[], object]] = {

@@ -169,7 +169,7 @@ def create_app(settings: ReportingSettings | None = None) -> ConsumerAPI:
             round_ = progress.get_round(session, plan_id, round_id)
             if round_ is None:
                 raise Problem(404, f"Review round {round_id} of plan {plan_id} is not known to the reporting service.")
-            units = [u for u in progress.round_units(session, round_, exports.round_unit_names(session, round_), until)
+            units = [u for u in progress.round_units(session, round_, until=until)
                      if principal.can_read(u.unit_id)]
             body = exports.review_csv(units, progress.latest_submissions(session, round_id, until))
         return _csv_response(body, exports.review_filename(round_, today))

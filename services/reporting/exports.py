@@ -177,25 +177,6 @@ def unit_plan_numbers(session: Session, plan_id: int) -> dict[int, str]:
     return {unit_id: "; ".join(v) for unit_id, v in found.items()}
 
 
-def latest_submissions(session: Session, round_id: int) -> dict[int, ReportReviewSubmission]:
-    """Each unit's latest report in the round (its content: a resubmission replaces it)."""
-    latest: dict[int, ReportReviewSubmission] = {}
-    for s in session.exec(select(ReportReviewSubmission).where(ReportReviewSubmission.round_id == round_id)
-                          .order_by(col(ReportReviewSubmission.submitted_at), col(ReportReviewSubmission.id))).all():
-        latest[s.unit_id] = s
-    return latest
-
-
-def round_unit_names(session: Session, round_: ReportReviewRound) -> dict[int, str]:
-    """Names of the round's units and submitters: the unit directory's, else the label the plan's
-    assignments carried (for progress.round_units, which would otherwise load every assignment)."""
-    labels = dict(session.exec(select(ReportAssignment.unit_id, ReportAssignment.unit_name)  # type: ignore[call-overload]
-                               .where(ReportAssignment.plan_id == round_.plan_id).distinct()).all())
-    submitters = session.exec(select(ReportReviewSubmission.unit_id)
-                              .where(ReportReviewSubmission.round_id == round_.id).distinct()).all()
-    return labels | unit_names(session, set(labels) | set(round_.unit_ids) | set(submitters))
-
-
 def review_csv(units: list[RoundUnit], contents: dict[int, ReportReviewSubmission] | None = None) -> str:
     """CSV of who submitted their report in a review round: on time, late, or not yet, and what it says
     (`contents`: each unit's latest submission)."""

@@ -275,11 +275,12 @@ def round_units(session: Session, round_: ReportReviewRound, names: dict[int, st
 
 
 def _unit_names(session: Session, plan_id: int, unit_ids: list[int]) -> dict[int, str]:
-    """Unit names from the unit directory, else from the labels the plan's assignments carried."""
-    assignments = session.exec(select(ReportAssignment).where(
-        ReportAssignment.plan_id == plan_id, col(ReportAssignment.unit_id).in_(unit_ids))).all()
-    units = session.exec(select(ReportUnit).where(col(ReportUnit.id).in_(unit_ids))).all()
-    return {a.unit_id: a.unit_name for a in assignments} | {u.id: u.name for u in units}
+    """Unit names from the unit directory, else from the labels the plan's assignments carried (one
+    distinct pair per unit: a plan has thousands of assignments)."""
+    labels = dict(session.exec(select(ReportAssignment.unit_id, ReportAssignment.unit_name)  # type: ignore[call-overload]
+                               .where(ReportAssignment.plan_id == plan_id, col(ReportAssignment.unit_id).in_(unit_ids))
+                               .distinct()).all())
+    return labels | unit_names(session, set(unit_ids))
 
 
 def _round_progress(round_: ReportReviewRound, units: list[RoundUnit]) -> RoundProgress:

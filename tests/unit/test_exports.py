@@ -18,7 +18,6 @@ from services.reporting.exports import (
     export_filename,
     get_plan,
     indicator_labels,
-    latest_submissions,
     review_csv,
     round_document_stem,
     unit_plan_numbers,
@@ -32,7 +31,7 @@ from services.reporting.models import (
     ReportTask,
     ReportUnitPlan,
 )
-from services.reporting.progress import RoundUnit
+from services.reporting.progress import RoundUnit, latest_submissions
 from services.reporting.rows import export_rows
 from shared.db import make_engine
 
