@@ -9,14 +9,30 @@ document's size and stops with ParseTimeout past its time limit (`timeout`, or t
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic.fields import FieldInfo
 
 from services.assignments.schemas import ImportWarning, PlanCreate, Recipient, TaskCreate
 
+from .plan_import_duties import (
+    ONGOING_CELL_RE,
+    ONGOING_FIELD_RE,
+    cell_deadline,
+    field_units,
+    find_actions,
+    find_deadline,
+    find_responsibles,
+    find_targets,
+    is_generic_committee,
+    is_ongoing,
+    time_deadline,
+    units_in_cell,
+)
 from .plan_import_text import (
     BULLET_RE,
     RANK_PLAIN,
@@ -25,13 +41,8 @@ from .plan_import_text import (
     checkpoint,
     clean_lines,
     clip,
-    find_actions,
-    find_deadline,
-    find_responsibles,
     fold,
     is_caps,
-    is_generic_committee,
-    is_ongoing,
     kw,
     letter_code,
     looks_like_name,
@@ -39,13 +50,16 @@ from .plan_import_text import (
     name_case,
     normalise_number,
     paragraphs,
+    repair_layout,
     safe_date,
     short_title,
+    strip_rules,
     time_limit,
     vn_case,
 )
 
-__all__ = ["ParseTimeout", "PlanDraft", "ResponsibleDraft", "SectionDraft", "TaskDraft", "parse_plan", "time_limit"]
+__all__ = ["ParseTimeout", "PlanDraft", "ResponsibleDraft", "SectionDraft", "TargetDraft", "TaskDraft", "parse_plan",
+           "time_limit"]
 
 # --- models -------------------------------------------------------------------------------
 
@@ -60,6 +74,15 @@ class ResponsibleDraft(BaseModel):
     actions: list[str] = Field(default_factory=list)  # duties in this unit's own clause
 
 
+class TargetDraft(BaseModel):
+    """A figure a task must reach ("đạt trên 90%": at least 90 %), with the sentence that sets it."""
+
+    value: float
+    unit: str = ""
+    comparison: Literal["at_least", "at_most", "exactly"] = "at_least"
+    text: str = ""
+
+
 class TaskDraft(BaseModel):
     """A numbered item (or bullet sub-item) of a tasks/implementation section."""
 
@@ -72,6 +95,7 @@ class TaskDraft(BaseModel):
     ongoing: bool = False
     deadline: date | None = None
     actions: list[str] = Field(default_factory=list)
+    targets: list[TargetDraft] = Field(default_factory=list)
 
 
 class SectionDraft(BaseModel):
@@ -114,18 +138,33 @@ KINDS = {fold(name): kind for name, kind in {
     "thông báo": "thong_bao", "báo cáo": "bao_cao",
 }.items()}
 KIND_HEADING_RE = kw(r"^(?P<kind>" + "|".join(KINDS) + r")(?![\w/])\s*(?P<rest>.*)$")
-NUMBER_RE = re.compile(r"^Số\s*[:.]?\s*(?P<num>\d+[a-zA-Z]?)\s*(?P<sep>[-/])\s*(?P<code>[^\s,;]+)")
+NUMBER_RE = re.compile(
+    r"^Số\s*[:.]?\s*(?P<num>\d+[a-zA-Z]?)\s*(?P<sep>[-/])\s*(?P<code>[^\s,;]+(?:\s+[-/]\s+[^\s,;]+)*)"
+)
 DATE_LINE_RE = kw(
     r"(?:(?P<place>[^\d,]{2,60}),\s*)?ngày\s+(?P<d>\d{1,2})\s+tháng\s+(?P<m>\d{1,2})"
     r"\s+năm\s+(?P<y>\d{4})"
 )
 MOTTO_RE = kw(
-    r"đảng cộng sản việt nam|cộng hòa xã hội chủ nghĩa việt nam|độc lập\s*-\s*tự do\s*-\s*hạnh phúc"
+    r"đảng\s+cộng\s+sản\s+việt\s+nam|cộng\s+hòa\s+xã\s+hội\s+chủ\s+nghĩa\s+việt\s+nam"
+    r"|độc\s+lập\s*[-–—]\s*tự\s+do\s*[-–—]\s*hạnh\s+phúc"
 )
-HEADER_JOINER_RE = kw(r"^(?:và|của|các|trực thuộc|thuộc)\b")
+# A header line carrying on the one above: "ỦY BAN NHÂN DÂN" / "TỈNH NGHỆ AN" (but "HUYỆN ỦY …" is a body).
+HEADER_JOINER_RE = kw(
+    r"^(?:và|của|các|trực thuộc|thuộc|(?:tỉnh|thành phố|huyện|quận|thị xã|xã|phường|thị trấn)\b(?!\s+ủy))\b"
+)
+ORGAN_NAME_RE = kw(r"^(?:bộ|sở|cục|tổng cục|chi cục|ban|văn phòng|phòng|viện|học viện|trường|thanh tra|kho bạc)\s+")
+AUTHORITY_SUBJECT_RE = kw(
+    r"^(?:ủy ban nhân dân|ubnd|hội đồng nhân dân|chủ tịch|bộ trưởng|thủ tướng|chính phủ|giám đốc|"
+    r"ban thường vụ|ban chấp hành|ban bí thư|bộ chính trị|thường trực)\b"
+)
+ATTACHED_NOTE_RE = kw(r"^[(\[]?\s*(?:ban hành\s+)?kèm theo\b")
+ISSUED_WITH_RE = kw(r"\bban hành kèm theo\b|\bkèm theo (?:quyết định|nghị quyết) này\b")
+WRAPPER_KINDS = frozenset({"quyet_dinh", "nghi_quyet"})
+ANNEX_RE = kw(r"^phụ lục\b")
 PREAMBLE_RE = re.compile(r"^(?:Thực hiện|Căn cứ|Để|Nhằm)\b")
 REFERENCE_RE = kw(
-    r"(?:chương trình|nghị quyết|chỉ thị|kế hoạch|kết luận|quyết định|hướng dẫn)"
+    r"(?:chương trình|nghị quyết|chỉ thị|kế hoạch|kết luận|quyết định|hướng dẫn|thông tư|nghị định|công văn)"
     r"(?:\s+hành động)?\s+số\s*:?\s*(?P<ref>\d+\s*[-/]\s*[^\s,;()]+)"
     r"(?:,?\s*ngày\s+(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{4}))?"
 )
@@ -137,6 +176,7 @@ SECTION_WORD_RE = kw(
     r"^(?:mục đích|yêu cầu|mục tiêu|nhiệm vụ|giải pháp|tổ chức thực hiện|nội dung|kinh phí|phân công)"
 )
 NOI_NHAN_RE = kw(r"^nơi nhận\s*:?\s*(?P<rest>.*)$")
+KINH_GUI_RE = kw(r"^kính gửi\b")
 AUTHORITY_RE = re.compile(r"^(?P<prefix>T/M|TM\.?|K/T|KT\.?|T/L|TL\.?|TUQ\.?)\s*(?P<rest>\S.*)$")
 SIGNER_TITLE_RE = kw(
     r"(?:^|\s)(?P<title>(?:phó\s+)?(?:bí thư|chủ tịch|trưởng ban|giám đốc|chánh văn phòng|chủ nhiệm"
@@ -153,6 +193,23 @@ SECTION_KIND_RULES = (
 )
 TASK_SECTION_KINDS = frozenset({"tasks", "implementation"})
 
+TABLE_COLUMN_RULES = (
+    ("number", kw(r"^(?:s?tt|số\s+tt|số thứ tự)\.?$")),
+    ("time", kw(r"thời gian|thời hạn|tiến độ|hoàn thành")),
+    ("support", kw(r"phối hợp")),
+    ("lead", kw(r"chủ trì|thực hiện|trách nhiệm|đơn vị|cơ quan")),
+    ("task", kw(r"nhiệm vụ|nội dung|hoạt động|công việc|tên\s+(?:đề án|dự án|văn bản)|giải pháp")),
+)
+FIELD_RULES = (
+    ("content",
+     kw(r"^(?:nội dung|nhiệm vụ)(?:\s*(?:,|và)\s*(?:biện pháp|giải pháp|nhiệm vụ))?(?:\s+thực hiện)?\s*:?$")),
+    ("units", kw(r"^(?:cơ quan|đơn vị)\s+(?:chủ trì|thực hiện|phối hợp|tham mưu|chịu trách nhiệm)"
+                 r"|^(?:trách nhiệm|phân công)\s+thực hiện\s*:|^chủ trì(?:\s*,\s*phối hợp)?(?:\s+thực hiện)?\s*:?$")),
+    ("time", kw(r"^(?:thời gian|thời hạn|tiến độ)(?:\s+(?:thực hiện|hoàn thành|hoàn tất|triển khai))?\s*(?::|$)")),
+    ("other", kw(r"^(?:sản phẩm|kết quả|hình thức|kinh phí)(?:\s+[^\W\d_]+){0,2}\s*:")),
+)
+ROMAN_CELL_RE = re.compile(r"[IVXL]{1,6}\.?|[A-Z]\.?")
+SWALLOW_PARAGRAPHS = 15  # a task this long has probably eaten a list or a table
 MAX_LINE_WARNINGS = 5
 HEADER_MAX_LINES = 15  # header guess when no kind heading is found
 
@@ -238,14 +295,64 @@ def join_code(*parts: str | None) -> str:
 # --- header -------------------------------------------------------------------------------
 
 
+def is_kind_heading(line: str) -> bool:
+    """True for a caps line naming the document's kind ("KẾ HOẠCH", "CHƯƠNG TRÌNH HÀNH ĐỘNG …")."""
+    return is_caps(line) and bool(KIND_HEADING_RE.match(fold(line)))
+
+
 def find_heading(lines: list[str]) -> int | None:
     """Index of the kind heading line ("KẾ HOẠCH"), before any Roman section heading."""
     for index, line in enumerate(lines):
         if is_caps(line) and make_para(line).kind == "roman":
             return None
-        if is_caps(line) and KIND_HEADING_RE.match(fold(line)):
+        if is_kind_heading(line):
             return index
     return None
+
+
+def heading_kind(line: str) -> str:
+    """The kind a heading line names."""
+    match = KIND_HEADING_RE.match(fold(line))
+    assert match is not None  # is_kind_heading() matched it
+    return KINDS[match["kind"]]
+
+
+def find_attached(lines: list[str], heading: int) -> int | None:
+    """The heading of the plan a decision or resolution issues ("ban hành kèm theo"), if it does."""
+    if heading_kind(lines[heading]) not in WRAPPER_KINDS:
+        return None
+    issues = False
+    for index in range(heading + 1, len(lines)):
+        line = lines[index]
+        issues = issues or bool(ISSUED_WITH_RE.search(fold(line)))
+        if not is_kind_heading(line) or heading_kind(line) in WRAPPER_KINDS:
+            continue
+        after = [lines[i] for i in range(index + 1, min(index + 8, len(lines))) if lines[i]]
+        if issues or any(ATTACHED_NOTE_RE.match(fold(a)) for a in after):
+            return index
+    return None
+
+
+ISSUING_TITLE_RE = kw(
+    r"^(?:về việc\s+|v/v\s+)?(?:ban hành|phê duyệt)\s+(?P<kind>kế hoạch|chương trình)(?:\s+hành động)?\s+"
+)
+
+
+def issues_plan(lines: list[str], draft: PlanDraft) -> bool:
+    """For a decision whose title issues a plan ("Ban hành Kế hoạch X"), make the plan's kind and
+    title the draft's; True when it does."""
+    if draft.kind not in WRAPPER_KINDS or not draft.title or not (m := ISSUING_TITLE_RE.match(fold(draft.title))):
+        return False
+    draft.kind = KINDS[m["kind"]]
+    draft.title = draft.title[m.end():].strip(" :“”\"")
+    return any(ISSUED_WITH_RE.search(fold(line)) for line in lines)
+
+
+def title_stop(line: str) -> bool:
+    """True for a line that ends a title: preamble, list item, or the authority deciding."""
+    return bool(PREAMBLE_RE.match(line) or make_para(line).kind in ("roman", "part", "row")
+                or ATTACHED_NOTE_RE.match(fold(line)) or (is_caps(line) and AUTHORITY_SUBJECT_RE.match(fold(line)))
+                or NOI_NHAN_RE.match(fold(line)) or KINH_GUI_RE.match(fold(line)))
 
 
 def parse_title(lines: list[str], heading: int, draft: PlanDraft) -> int:
@@ -254,26 +361,55 @@ def parse_title(lines: list[str], heading: int, draft: PlanDraft) -> int:
     assert match is not None  # find_heading() found it
     draft.kind = KINDS[match["kind"]]
     rest = lines[heading][match.start("rest"):].strip(" :")
-    parts = [vn_case(rest, first_upper=False)] if rest and fold(rest) != "hành động" else []
+    parts = [rest] if rest and fold(rest) != "hành động" else []
     index = heading + 1
-    while index < len(lines) and lines[index] and len(parts) < 8:
+    if not parts:  # "KẾ HOẠCH", a blank line, then the title
+        while index < len(lines) and not lines[index] and index < heading + 3:
+            index += 1
+    while index < len(lines) and len(parts) < 8:
         line = lines[index]
-        if PREAMBLE_RE.match(line) or make_para(line).kind == "roman":
+        if not line:  # a title goes on over a blank line only with a lower-case word
+            after = next_line(lines, index)
+            if not parts or after is None or after > index + 2 or not lines[after][:1].islower():
+                break
+            index = after
+            continue
+        opens = not parts and len(line) <= 200 and line[-1:] not in ":;," and not NOI_NHAN_RE.match(fold(line))
+        if title_stop(line) and not (opens and PREAMBLE_RE.match(line)):
             break
-        parts.append(vn_case(line, first_upper=False) if is_caps(line) else line)
+        parts.append(line)
         index += 1
-    draft.title = " ".join(parts) or None
+    draft.title = join_title(parts) or None
+    while index < len(lines) and (not lines[index] or ATTACHED_NOTE_RE.match(fold(lines[index]))):
+        index += 1
     return index
 
 
-def parse_references(draft: PlanDraft, ctx: Ctx) -> None:
+def join_title(parts: list[str]) -> str:
+    """One title from its lines: runs of caps lines are sentence-cased together (a name split over
+    two lines keeps its capitals); the symbols in them keep theirs."""
+    out: list[str] = []
+    run: list[str] = []
+    for part in [*parts, ""]:
+        if part and is_caps(part):
+            run.append(part)
+            continue
+        if run:
+            out.append(vn_case(" ".join(run), first_upper=False))
+            run = []
+        if part:
+            out.append(part)
+    return " ".join(out)
+
+
+def parse_references(draft: PlanDraft, ctx: Ctx, text: str) -> None:
     """Read implements / implements_date / period / vision_year from the title."""
     if not draft.title:
         ctx.warn("title_not_found", "title not found")
         return
     folded = fold(draft.title)
     if m := REFERENCE_RE.search(folded):
-        draft.implements = normalise_number(draft.title[m.start("ref"):m.end("ref")])
+        draft.implements = written_symbol(normalise_number(draft.title[m.start("ref"):m.end("ref")]), text)
         if m["y"]:
             draft.implements_date = safe_date(m["y"], m["m"], m["d"])
     elif IMPLEMENTS_HINT_RE.match(folded):
@@ -284,6 +420,23 @@ def parse_references(draft: PlanDraft, ctx: Ctx) -> None:
         draft.vision_year = int(m["y"])
 
 
+def written_symbol(symbol: str, text: str) -> str:
+    """A document symbol as the text writes it where it is not in capitals ("19/CT-TTG" -> "19/CT-TTg")."""
+    if not symbol.isupper():
+        return symbol
+    pattern = re.compile(r"\s*".join(re.escape(c) for c in symbol), re.IGNORECASE)
+    for match in pattern.finditer(text):
+        if (written := normalise_number(match.group())) != written.upper() or not written.isupper():
+            return written
+    return symbol.replace("TTG", "TTg")
+
+
+def is_date_line(line: str) -> bool:
+    """True for a header's date line: "Place, ngày … tháng … năm …", or one starting with "ngày"."""
+    m = DATE_LINE_RE.search(fold(line))
+    return m is not None and (m["place"] is not None or not line[:m.start()].strip(" *(|"))
+
+
 def parse_date_line(line: str, draft: PlanDraft, ctx: Ctx) -> None:
     """Fill place and issued_on from a line like 'Trà Vinh, ngày 15 tháng 12 năm 2021'."""
     m = DATE_LINE_RE.search(fold(line))
@@ -292,11 +445,32 @@ def parse_date_line(line: str, draft: PlanDraft, ctx: Ctx) -> None:
     if draft.issued_on is None:
         ctx.warn("issue_date_invalid", f"issue date is not a valid date: '{clip(line)}'", line=clip(line))
     if m["place"]:
-        words = re.split(r"[\d/*]", line[m.start("place"):m.end("place")])[-1].split()
+        words = re.split(r"[\d/*|]", line[m.start("place"):m.end("place")])[-1].split()
         while words and is_caps(words[0]):
             words.pop(0)  # e.g. the tail of "Số 12-CTr/ĐU" on the same line
         place = " ".join(words).strip(" ,.-")
-        draft.place = place if 2 <= len(place) <= 40 and place[0].isupper() else None
+        draft.place = place if 2 <= len(place) <= 40 and place[0].isupper() and not garbled(place) else None
+
+
+def motto_lines(lines: list[str]) -> set[int]:
+    """Lines holding nothing but a motto, also when it is broken over lines ("CỘNG HÒA XÃ HỘI" /
+    "CHỦ NGHĨA VIỆT NAM")."""
+    starts, folded = [], []
+    size = 0
+    for line in lines:
+        starts.append(size)
+        folded.append(fold(line))
+        size += len(line) + 1
+    joined = "\n".join(folded)
+    found: set[int] = set()
+    for m in MOTTO_RE.finditer(joined):
+        first, last = bisect_right(starts, m.start()) - 1, bisect_right(starts, m.end() - 1) - 1
+        for index in range(first, last + 1):
+            begin, end = starts[index], starts[index] + len(lines[index])
+            outside = joined[begin:max(begin, m.start())] + joined[min(end, m.end()):end]
+            if not any(c.isalpha() for c in outside):
+                found.add(index)
+    return found
 
 
 def header_blocks(lines: list[str], used: set[int], motto: set[int]) -> list[list[str]]:
@@ -314,6 +488,22 @@ def header_blocks(lines: list[str], used: set[int], motto: set[int]) -> list[lis
     return [b for b in blocks if b]
 
 
+def garbled(text: str) -> bool:
+    """True for text whose words a converter broke apart ("T hành phố Hồ Chí M inh")."""
+    singles = sum(1 for word in text.split() if len(word) == 1 and word.isalpha())
+    return singles >= 2
+
+
+def organ_case(name: str) -> str:
+    """Capitals of a State body's own name: "Bộ y tế" -> "Bộ Y tế", "Sở kế hoạch và đầu tư" ->
+    "Sở Kế hoạch và Đầu tư"."""
+    head = ORGAN_NAME_RE.match(fold(name))
+    if not head or name[head.end():head.end() + 1].isupper():
+        return name
+    rest = re.sub(r"(^|, | và | - )(\w)", lambda m: m.group(1) + m.group(2).upper(), name[head.end():])
+    return name[:head.end()] + rest
+
+
 def parse_issuer(block: list[str], draft: PlanDraft) -> None:
     """First header line is the parent organisation, the rest the issuing committee."""
     runs: list[list[str]] = []
@@ -324,24 +514,72 @@ def parse_issuer(block: list[str], draft: PlanDraft) -> None:
         else:
             runs.append([line])
     merged = [" ".join(run) for run in runs]
+    if any(garbled(line) for line in merged):
+        return  # letters spaced apart by a converter: "ỦY B AN NHÂN D Â N" is no name to keep
     nouns = [draft.place] if draft.place else []
     if len(merged) == 1:
-        draft.issuer = vn_case(merged[0], nouns)
+        draft.issuer = organ_case(vn_case(merged[0], nouns))
     else:
-        draft.issuer_parent = vn_case(merged[0], nouns)
-        draft.issuer = vn_case(" ".join(merged[1:]), nouns)
+        draft.issuer_parent = organ_case(vn_case(merged[0], nouns))
+        draft.issuer = organ_case(vn_case(" ".join(merged[1:]), nouns))
+
+
+def table_cells(lines: list[str]) -> list[str]:
+    """A header laid out as a table ("A | B" rows) read column by column, each cell a line."""
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        if "|" not in lines[index]:
+            out.append(lines[index])
+            index += 1
+            continue
+        rows = []
+        while index < len(lines) and "|" in lines[index]:
+            rows.append([strip_rules(c) for c in lines[index].strip().strip("|").split("|")])
+            index += 1
+        for column in range(max(len(r) for r in rows)):
+            out += [r[column] for r in rows if column < len(r)] + [""]
+    return out
+
+
+def header_start(lines: list[str]) -> int:
+    """Where the header begins: the caps block above its first number, motto or date line (a web
+    page's text above it is not the document's)."""
+    motto = motto_lines(lines)
+    anchors = (i for i, line in enumerate(lines) if i in motto or NUMBER_RE.match(line) or is_date_line(line))
+    first = next(anchors, None)
+    if first is None:
+        return 0
+    start, seen = first, 0
+    while start > 0 and seen < 10 and (not lines[start - 1] or is_caps(lines[start - 1])
+                                       or lines[start - 1] in "*" or start - 1 in motto):
+        start -= 1
+        seen += bool(lines[start])
+    while start < first and not lines[start]:
+        start += 1
+    return start
 
 
 def parse_header(lines: list[str], draft: PlanDraft, ctx: Ctx, strict: bool) -> None:
     """Read number, place/date and issuer from the lines above the heading."""
+    lines = table_cells(lines)
+    start = header_start(lines)
+    if skipped := sum(1 for line in lines[:start] if line):
+        ctx.warn("text_before_header", f"{skipped} lines before the document's header ignored", count=skipped)
+    lines = lines[start:]
     used: set[int] = set()
-    motto = {i for i, line in enumerate(lines) if MOTTO_RE.fullmatch(fold(line))}
+    motto = motto_lines(lines)
     for index, line in enumerate(lines):
+        if draft.issued_on is None and index not in used:
+            pair = f"{line} {lines[index + 1]}" if index + 1 < len(lines) else line
+            if is_date_line(line):
+                parse_date_line(line, draft, ctx)
+                used.add(index)
+            elif fold(line).rstrip().endswith("ngày") and is_date_line(pair):
+                parse_date_line(pair, draft, ctx)  # "Bình Định, ngày" / "29 tháng 04 năm 2021" in one cell
+                used |= {index, index + 1}
         if draft.number is None and (m := NUMBER_RE.match(line)):
             draft.number = normalise_number(f"{m['num']}{m['sep']}{m['code']}")
-            used.add(index)
-        if draft.issued_on is None and DATE_LINE_RE.search(fold(line)):
-            parse_date_line(line, draft, ctx)
             used.add(index)
     blocks = header_blocks(lines, used, motto)
     used |= motto
@@ -366,6 +604,14 @@ def parse_header(lines: list[str], draft: PlanDraft, ctx: Ctx, strict: bool) -> 
 
 def mark_headings(paras: list[Para]) -> None:
     """Flag section headings: Roman numerals, else top-level numbers with a caps/keyword title."""
+    parts = False
+    for para in paras:
+        if para.kind == "part" or (para.kind == "plain" and para.body_is_caps() and ANNEX_RE.match(fold(para.body))):
+            para.heading = True
+            parts = parts or para.kind == "part"
+            para.label = para.label if para.kind == "part" else "PL"
+    if parts:  # "A. …", "PHẦN II …" are the sections: Roman numerals inside them are items
+        return
     roman = [p for p in paras if p.kind == "roman" and len(p.body) <= 100]
     for para in roman:
         para.heading = True
@@ -398,9 +644,13 @@ def item_code(para: Para, base: str, section_code: str, index: int) -> str:
     return join_code(base, str(index + 1))
 
 
-def make_task(code: str, parent: str | None, section: str, texts: list[str], ctx: Ctx) -> TaskDraft:
+def make_task(code: str, parent: str | None, section: str, texts: list[str], ctx: Ctx,
+              year: int | None = None, fields: list[tuple[str, str]] | None = None) -> TaskDraft:
     """Build a TaskDraft from its own paragraphs (a text too long for a task is cut first)."""
     checkpoint()
+    if len(texts) > SWALLOW_PARAGRAPHS:
+        ctx.warn("task_swallows", f"task {code} holds {len(texts)} paragraphs: check that no list or table "
+                 "was read into it", task=code, count=len(texts))
     text = ctx.fit("\n".join(t for t in texts if t), TASK_TEXT_MAX, f"task {code} text")
     folded = fold(text)
     responsible = [ResponsibleDraft(**found) for found in find_responsibles(text, folded)]
@@ -408,18 +658,74 @@ def make_task(code: str, parent: str | None, section: str, texts: list[str], ctx
         if is_generic_committee(unit.text):
             ctx.warn("generic_committee", f"task {code}: generic '{unit.text}' read as the committees of "
                      "party cells and grassroots party committees", task=code, text=unit.text)
+    ongoing, deadline = is_ongoing(text, folded), find_deadline(text, folded, year)
+    for kind, value in fields or []:
+        if kind == "units":
+            named = {r.text for r in responsible}
+            responsible += [ResponsibleDraft(**u) for u in field_units(value) if u["text"] not in named]
+        elif kind == "time":
+            deadline = time_deadline(value, year) or deadline
+            ongoing = ongoing or bool(ONGOING_FIELD_RE.search(fold(value)))
     if parent is None and not responsible:
         ctx.warn("no_responsible_unit", f"task {code}: no responsible unit recognised", task=code)
     return TaskDraft(
         code=code, parent_code=parent, section_code=section,
         title=ctx.fit(short_title(text) or code, TASK_TITLE_MAX, f"task {code} title"),
-        text=text, responsible=responsible, ongoing=is_ongoing(text, folded),
-        deadline=find_deadline(text, folded), actions=find_actions(text, folded),
+        text=text, responsible=responsible, ongoing=ongoing, deadline=deadline, actions=find_actions(text, folded),
+        targets=[TargetDraft(**found) for found in find_targets(text, folded)],
     )
 
 
-def build_tasks(section: str, paras: list[Para], ctx: Ctx) -> tuple[list[str], list[TaskDraft]]:
+def build_tasks(section: str, paras: list[Para], ctx: Ctx, year: int | None) -> tuple[list[str], list[TaskDraft]]:
     """Split a section's paragraphs into intro text and tasks with one level of sub-tasks."""
+    rows = [p for p in paras if p.kind == "row"]
+    table = table_tasks(section, rows, ctx, year) if rows else []
+    if rows:
+        paras = [p for p in paras if p.kind != "row"]
+    intro, tasks = outline_tasks(section, paras, ctx, year)
+    return intro, tasks + table
+
+
+def field_kind(para: Para) -> str | None:
+    """What a field item states of the item above it ("Cơ quan chủ trì: …" -> "units"), if it is one."""
+    if len(para.body) > 2000:
+        return None
+    folded = fold(para.body)
+    return next((kind for kind, rule in FIELD_RULES if rule.match(folded)), None)
+
+
+def apply_fields(paras: list[Para]) -> list[Para]:
+    """Fold field items ("Cơ quan chủ trì: …", "Thời gian thực hiện: …", and a "Nội dung, biện pháp"
+    label beside them) into the item they describe."""
+    kinds = [field_kind(p) for p in paras]
+    out: list[Para] = []
+    index = 0
+    while index < len(paras):
+        para, kind = paras[index], kinds[index]
+        owner = next((p for p in reversed(out) if p.rank < para.rank), None)
+        if kind is None or owner is None:
+            out.append(para)
+            index += 1
+            continue
+        end = index + 1
+        while end < len(paras) and paras[end].rank > para.rank:
+            end += 1
+        if kind == "content":
+            siblings = (kinds[i] for i in range(end, len(paras)) if paras[i].rank == para.rank)
+            if any(k in ("units", "time") for k in siblings):
+                index += 1  # the label goes; its items become the owner's sub-items
+            else:
+                out.append(para)
+                index += 1
+            continue
+        owner.fields.append((kind, "\n".join(p.raw for p in paras[index:end])))
+        index = end
+    return out
+
+
+def outline_tasks(section: str, paras: list[Para], ctx: Ctx, year: int | None) -> tuple[list[str], list[TaskDraft]]:
+    """Tasks from a section's numbered and bulleted items."""
+    paras = apply_fields(paras)
     marked = [p.rank for p in paras if p.rank < RANK_PLAIN]
     if not marked:
         return [p.raw for p in paras], []
@@ -439,21 +745,97 @@ def build_tasks(section: str, paras: list[Para], ctx: Ctx) -> tuple[list[str], l
         sub_ranks = [c.rank for c in children if top < c.rank < RANK_PLAIN]
         sub = min(sub_ranks) if sub_ranks else None
         own, subs = [head.body], []
+        fields = list(head.fields)
         for child in children:
             if child.rank == sub:
-                subs.append((child, [child.body]))
+                subs.append((child, [child.body], list(child.fields)))
             elif subs:
                 subs[-1][1].append(child.body if child.kind == "plain" else child.raw)
+                subs[-1][2].extend(child.fields)
             else:
                 own.append(child.body if child.kind == "plain" else child.raw)
-        tasks.append(make_task(code, None, section, own, ctx))
-        for sub_index, (child, texts) in enumerate(subs):
+                fields.extend(child.fields)
+        tasks.append(make_task(code, None, section, own, ctx, year, fields))
+        for sub_index, (child, texts, sub_fields) in enumerate(subs):
             sub_code = ctx.unique(item_code(child, code, section, sub_index))
-            tasks.append(make_task(sub_code, code, section, texts, ctx))
+            tasks.append(make_task(sub_code, code, section, texts, ctx, year, sub_fields))
     return intro, tasks
 
 
-def parse_body(paras: list[Para], draft: PlanDraft, ctx: Ctx, implicit: bool) -> None:
+def row_cells(line: str) -> list[str]:
+    """The cells of a table row written "a | b | c" (or "| a | b |")."""
+    return [cell.strip() for cell in line.strip().removeprefix("|").removesuffix("|").split("|")]
+
+
+def table_columns(cells: list[str]) -> dict[str, int] | None:
+    """Which column holds what, if these cells head a table of tasks."""
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(cells):
+        folded = fold(cell)
+        name = next((name for name, rule in TABLE_COLUMN_RULES if rule.search(folded)), None)
+        if name and name not in columns:
+            columns[name] = index
+    return columns if "task" in columns and ("lead" in columns or "time" in columns) else None
+
+
+def column(cells: list[str], columns: dict[str, int], name: str) -> str:
+    """The cell of a row in the named column ("" when the row is short or the table has none)."""
+    index = columns.get(name)
+    return cells[index] if index is not None and index < len(cells) else ""
+
+
+def table_tasks(section: str, rows: list[Para], ctx: Ctx, year: int | None) -> list[TaskDraft]:
+    """Tasks from the rows of tables whose header names a task column and a unit or time column."""
+    records: list[tuple[str, str | None, dict[str, str]]] = []  # (number, group number, cells by column)
+    columns: dict[str, int] | None = None
+    group: str | None = None
+    for row in rows:
+        cells = row_cells(row.body)
+        if (found := table_columns(cells)) is not None:
+            columns = found
+            continue
+        if columns is None:
+            continue
+        number = column(cells, columns, "number")
+        values = {name: column(cells, columns, name) for name in ("task", "lead", "support", "time")}
+        if not number and records and not values["task"][:1].isupper():
+            for name, value in values.items():  # a cell's text carried onto the next row
+                if value:
+                    records[-1][2][name] = f"{records[-1][2][name]} {value}".strip()
+            continue
+        if not values["task"]:
+            continue
+        if ROMAN_CELL_RE.fullmatch(number) or (not values["lead"] and not values["time"] and is_caps(values["task"])):
+            group = number or str(len(records) + 1)
+            records.append((group, None, values))
+        else:
+            records.append((number or str(len(records) + 1), group, values))
+    tasks: list[TaskDraft] = []
+    codes: dict[str, str] = {}
+    base = section or "PL"
+    for number, parent, values in records:
+        parent_code = codes.get(parent) if parent else None
+        code = ctx.unique(join_code(parent_code or base, number.strip(". ")))
+        if parent is None:
+            codes[number] = code
+        task = make_task(code, parent_code, section, [values["task"]], ctx, year)
+        units = units_in_cell(values["lead"], "lead") + units_in_cell(values["support"], "support")
+        if units:
+            task.responsible = [ResponsibleDraft(**unit) for unit in units]
+        if values["time"]:
+            task.deadline = cell_deadline(values["time"], year)
+            task.ongoing = task.ongoing or bool(ONGOING_CELL_RE.match(fold(values["time"])))
+            if task.deadline is None and not task.ongoing:
+                ctx.warn("deadline_unread", f"task {code}: time '{clip(values['time'])}' not read as a deadline",
+                         task=code, line=clip(values["time"]))
+        tasks.append(task)
+    if rows and not records:
+        ctx.warn("table_not_read", f"section {section or '(none)'}: a table without task columns was not read",
+                 section=section or "-")
+    return tasks
+
+
+def parse_body(paras: list[Para], draft: PlanDraft, ctx: Ctx, implicit: bool, year: int | None = None) -> None:
     """Fill sections and tasks from the body paragraphs."""
     mark_headings(paras)
     scopes: list[tuple[SectionDraft | None, list[Para]]] = []
@@ -475,7 +857,7 @@ def parse_body(paras: list[Para], draft: PlanDraft, ctx: Ctx, implicit: bool) ->
         if section and section.kind not in TASK_SECTION_KINDS:
             section.text = "\n".join(p.raw for p in scope)
         else:
-            intro, tasks = build_tasks(code, scope, ctx)
+            intro, tasks = build_tasks(code, scope, ctx, year)
             draft.tasks.extend(tasks)
             if section:
                 section.text = "\n".join(intro)
@@ -541,6 +923,8 @@ def parse_authority(lines: list[str], auth: int, draft: PlanDraft, used: set[int
         head = rest[: found.start()].strip()
         if head and not fold(head).endswith("ban"):
             rest, title = head, rest[found.start("title"):]
+    if garbled(rest):
+        return auth  # "KT. CHỦ TỊ CH": letters a converter spaced apart
     draft.signing_authority = f"{prefix} {vn_case(rest)}"
     used.add(auth)
     if title is None and (nxt := next_line(lines, auth)) is not None and is_title_line(lines, nxt):
@@ -579,35 +963,50 @@ def parse_signer_name(lines: list[str], after: int, draft: PlanDraft, used: set[
         return
 
 
-def parse_tail(lines: list[str], start: int, draft: PlanDraft, ctx: Ctx) -> int:
-    """Parse recipients and signature after start; return where the body ends."""
-    noi = next((i for i in range(start, len(lines))
-                if lines[i][:1] in "Nn" and NOI_NHAN_RE.match(fold(lines[i]))), None)
-    auth = last_index(lines, start, is_authority)
-    title_line = last_index(lines, start, is_bare_title) if auth is None else None
+def parse_tail(lines: list[str], start: int, stop: int, draft: PlanDraft) -> tuple[int, set[int]]:
+    """Read recipients and signature found in lines[start:stop] into what the draft still lacks;
+    return where the body before them ends and the lines they used."""
+    window = lines[:stop]
+    noi = next((i for i in range(start, stop) if lines[i][:1] in "Nn" and NOI_NHAN_RE.match(fold(lines[i]))), None)
+    auth = last_index(window, start, is_authority)
+    title_line = last_index(window, start, is_bare_title) if auth is None else None
     ends = [i for i in (noi, auth, title_line) if i is not None]
-    end = min(ends) if ends else len(lines)
     used: set[int] = set()
-    if noi is not None:
-        parse_recipients(lines, noi, draft, used)
-    else:
-        ctx.warn("recipients_not_found", "recipients ('Nơi nhận') not found")
-    if auth is None and title_line is None:
-        ctx.warn("signature_not_found", "signature block not found")
+    if noi is not None and not draft.recipients:
+        parse_recipients(window, noi, draft, used)
+    if draft.signing_authority or draft.signer_title:
+        return (min(ends) if ends else stop), used
     if auth is not None:
-        parse_signer_name(lines, parse_authority(lines, auth, draft, used), draft, used)
+        parse_signer_name(window, parse_authority(window, auth, draft, used), draft, used)
     elif title_line is not None:
         draft.signer_title = vn_case(lines[title_line])
         used.add(title_line)
-        parse_signer_name(lines, title_line, draft, used)
-    if (auth is not None or title_line is not None) and not draft.signer_name:
+        parse_signer_name(window, title_line, draft, used)
+    return (min(ends) if ends else stop), used
+
+
+def tail_warnings(draft: PlanDraft, ctx: Ctx) -> None:
+    """Name what the end matter lacks."""
+    signed = draft.signing_authority is not None or draft.signer_title is not None
+    if not draft.recipients:
+        ctx.warn("recipients_not_found", "recipients ('Nơi nhận') not found")
+    if not signed:
+        ctx.warn("signature_not_found", "signature block not found")
+    if signed and not draft.signer_name:
         ctx.warn("signer_name_not_found", "signer name not found")
-    if auth is not None and not draft.signer_title:
+    if draft.signing_authority is not None and not draft.signer_title:
         ctx.warn("signer_title_not_found", "signer title not found")
-    for index in range(end, len(lines)):
-        if lines[index] and index not in used:
-            ctx.warn_line("after the body", lines[index])
-    return end
+
+
+def annex_start(lines: list[str], start: int, used: set[int]) -> int | None:
+    """Where an annex after the signature begins ("PHỤ LỤC", or a table of tasks), if there is one."""
+    for index in range(start, len(lines)):
+        line = lines[index]
+        if index in used or not line:
+            continue
+        if (is_caps(line) and ANNEX_RE.match(fold(line))) or make_para(line).kind == "row":
+            return index
+    return None
 
 
 # --- entry point ----------------------------------------------------------------------------
@@ -637,22 +1036,46 @@ def read_plan(text: str, *, timeout: float | None = None) -> tuple[PlanDraft, li
         with time_limit(timeout):
             return read_plan(text)
     draft, ctx = PlanDraft(), Ctx()
-    lines = clean_lines(text or "")
+    lines = repair_layout(clean_lines(text or ""))
     if not any(lines):
         ctx.warn("document_empty", "document is empty")
         draft.warnings = ctx.warnings
         return draft, ctx.notes
     heading = find_heading(lines)
+    attached = find_attached(lines, heading) if heading is not None else None
+    used: set[int] = set()
     if heading is None:
         ctx.warn("kind_heading_not_found", "document kind heading not found")
         body_like = (i for i, line in enumerate(lines) if len(line) > 100 or make_para(line).kind != "plain")
         header_end = body_start = min(next(body_like, len(lines)), HEADER_MAX_LINES)
+    elif attached is not None:  # a decision issuing a plan: its header and signature, the plan's body
+        header_end, body_start = heading, parse_title(lines, attached, draft)
+        used |= parse_tail(lines, heading, attached, draft)[1]
     else:
         header_end, body_start = heading, parse_title(lines, heading, draft)
     parse_header(lines[:header_end], draft, ctx, strict=heading is not None)
-    parse_references(draft, ctx)
-    body_end = parse_tail(lines, body_start, draft, ctx)
-    parse_body(paragraphs(lines[body_start:body_end]), draft, ctx, implicit=heading is not None)
+    parse_references(draft, ctx, text)
+    body_end, found = parse_tail(lines, body_start, len(lines), draft)
+    used |= found
+    tail_warnings(draft, ctx)
+    year = draft.issued_on.year if draft.issued_on else None
+    paras = paragraphs(lines[body_start:body_end])
+    annex = annex_start(lines, body_end, used)
+    after = annex if annex is not None else len(lines)
+    for index in range(body_end, after):
+        if lines[index] and index not in used:
+            ctx.warn_line("after the body", lines[index])
+    if annex is not None:
+        paras += [p for p in paragraphs([line if i not in used else "" for i, line in enumerate(lines[annex:], annex)])]
+    if attached is None and heading is not None and issues_plan(lines[heading:body_end], draft):
+        ctx.warn("attached_plan_not_found", "the decision issues a plan that is not in the text: its articles "
+                 "are not tasks")
+        paras = []
+    parse_body(paras, draft, ctx, implicit=heading is not None, year=year)
+    if draft.issued_on:  # a day before the document was issued is a condition, not its deadline
+        for task in draft.tasks:
+            if task.deadline and task.deadline < draft.issued_on:
+                task.deadline = None
     fit_limits(draft, ctx)
     if ctx.line_warnings > MAX_LINE_WARNINGS:
         more = ctx.line_warnings - MAX_LINE_WARNINGS

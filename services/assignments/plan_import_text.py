@@ -58,6 +58,7 @@ _INVISIBLE_RE = re.compile(f"[{INVISIBLE}]")  # BOM, zero-width and bidi charact
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # NUL & co. (tab and line ends are split on)
 _SPACES_RE = re.compile(r"[ \t\xa0\u2002\u2003\u2009]+")
 _SEPARATOR_RE = re.compile(r"[*_=~\-–—.·]+|[-–]?\s*\d{1,3}\s*[-–]?|(?i:trang)\s+\d{1,3}")  # rules, page numbers
+_CELL_RULE_RE = re.compile(r"[|+:\-–—=_ ]*\|[|+:\-–—=_ ]*")  # a table's cell border or "| --- |" row
 _SENTENCE_END_RE = re.compile(r"[.!?…]\s+")
 _WORD_RE = re.compile(r"[^\W\d_]+")
 
@@ -67,11 +68,15 @@ _CANONICAL_PHRASES = (
     "Ban Nội chính", "Ban Bí thư", "Bộ Chính trị", "Ủy ban Kiểm tra", "Ủy ban nhân dân",
     "Hội đồng nhân dân", "Mặt trận Tổ quốc", "Hồ Chí Minh", "Việt Nam", "Cộng sản",
     "Văn phòng", "Tỉnh ủy", "Thành ủy", "Huyện ủy", "Quận ủy", "Thị ủy", "Trung ương",
-    "Quốc hội", "Chính phủ", "Bí thư", "Chủ tịch",
+    "Quốc hội", "Chính phủ", "Thủ tướng", "Bí thư", "Chủ tịch",
     "UBND", "HĐND", "MTTQ", "UBKT", "BCH", "BTV", "ĐUK", "TNCS", "CT-XH", "TW",
 )
 _DANG_RE = re.compile(r"(?<!tổ chức )(?<!cơ sở )(?<!\w)đảng(?!\w)(?! viên)")
 _KHOI_RE = re.compile(r"(?<=Đảng ủy )khối(?!\w)|(?<=Đảng bộ )khối(?!\w)")
+_CITED_RE = re.compile(  # a document cited by its number: "Chỉ thị số 19/CT-TTg"
+    r"(?<!\w)(?:chỉ thị|nghị quyết|quyết định|kế hoạch|chương trình|kết luận|nghị định|thông tư|hướng dẫn"
+    r"|luật|công văn|thông báo)(?=\s+(?:số\s|\d))"
+)
 _LOCALITY_RE = re.compile(
     r"(?<!\w)(tỉnh|thành phố|huyện|quận|thị xã|thị trấn|phường)((?:[ ](?:-[ ])?[^\W\d_]+){1,4})"
 )
@@ -111,7 +116,7 @@ def clean_lines(text: str) -> list[str]:
         if line[:1] == "#":
             line = _MD_HEADING_RE.sub("", line)
         line = _SPACES_RE.sub(" ", line).strip()
-        lines.append("" if _SEPARATOR_RE.fullmatch(line) else line)
+        lines.append("" if _SEPARATOR_RE.fullmatch(line) or _CELL_RULE_RE.fullmatch(line) else line)
     return lines
 
 
@@ -145,13 +150,27 @@ def _phrase_re(phrase: str) -> re.Pattern[str]:
 _CANONICAL_RES = tuple((_phrase_re(p), p) for p in sorted(_CANONICAL_PHRASES, key=len, reverse=True))
 
 
+_SYMBOL_RE = re.compile(r"(?<!\w)\d+[A-ZĐ]?(?:\s?[-/]\s?[A-ZĐ0-9&]+)*[-/][A-ZĐ&]+[A-ZĐ0-9&-]*(?!\w)")
+
+
 def vn_case(text: str, proper_nouns: Iterable[str] = (), first_upper: bool = True) -> str:
-    """Sentence-case an ALL-CAPS Vietnamese phrase, restoring Party/organ names and places."""
+    """Sentence-case an ALL-CAPS Vietnamese phrase, restoring Party/organ names, places and
+    document symbols ("19/CT-TTg")."""
+    symbols = _SYMBOL_RE.findall(text)
+    if not symbols:
+        return _vn_case(text, proper_nouns, first_upper)
+    masked = _SYMBOL_RE.sub(lambda m: f"\x00{symbols.index(m.group())}\x00", text)
+    out = _vn_case(masked, proper_nouns, first_upper)
+    return re.sub("\x00(\\d+)\x00", lambda m: symbols[int(m.group(1))].replace("TTG", "TTg"), out)
+
+
+def _vn_case(text: str, proper_nouns: Iterable[str], first_upper: bool) -> str:
     out = fold(text.strip())
     extra = [(_phrase_re(n), n) for n in proper_nouns if n]
     for pattern, noun in (*_CANONICAL_RES, *extra):
         out = pattern.sub(lambda _, noun=noun: noun, out)  # type: ignore[misc]
     out = _KHOI_RE.sub("Khối", _DANG_RE.sub("Đảng", out))
+    out = _CITED_RE.sub(lambda m: _cap(m.group()), out)
     out = _LOCALITY_RE.sub(_cap_locality, out)
     return _cap(out) if first_upper else out
 
@@ -238,160 +257,6 @@ def clip(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# --- duty vocabulary: who is responsible, what they must do, by when ----------------------
-
-ENTITY_HEAD_RE = kw(
-    r"(?:các\s+)?(?:cấp ủy|chi ủy|chi bộ|đảng ủy|đảng bộ|đảng đoàn|ban cán sự|"
-    r"ban\s+(?!hành\b)[^\W\d_]+|ủy ban|văn phòng|mặt trận|tổ chức đoàn thể|đoàn thể|công đoàn|"
-    r"đoàn thanh niên|hội\s+(?!nghị\b|thảo\b|thi\b|diễn\b)[^\W\d_]+|thủ trưởng|người đứng đầu|"
-    r"bí thư|ubkt|ubnd)\b"
-)
-PREDICATE_RE = kw(
-    r"[:;(]|\b(?:tăng cường|căn cứ|thường xuyên|theo chức năng|theo dõi|chủ động|lãnh đạo|"
-    r"triển khai|xây dựng|thực hiện|phối hợp|có trách nhiệm|chịu trách nhiệm|quán triệt|tiếp tục|"
-    r"tập trung|quan tâm|đẩy mạnh|nâng cao|cụ thể hóa|rà soát|định kỳ|hướng dẫn|đôn đốc|"
-    r"khẩn trương|nghiêm túc|phân công|bố trí|chủ trì|là cơ quan|cần|phải|xác định|tuyên truyền|"
-    r"tổng hợp|ban hành|bám sát|sơ kết|tổng kết|vận động|gương mẫu|kịp thời|nghiên cứu|trực tiếp|"
-    r"biên soạn|báo cáo|bảo đảm|đảm bảo|gửi|phổ biến|thẩm định|tiến hành|duy trì|nắm|đăng ký|"
-    r"lựa chọn|hỗ trợ|cung cấp|chuẩn bị|tham gia|thống nhất|đề xuất|kiện toàn|quản lý|nộp)\b"
-    r"|(?<!ban )\b(?:tham mưu|kiểm tra|chỉ đạo)\b"
-    r"|(?<!ban )\btổ chức\b(?!\s+(?:đảng|đoàn thể|cơ sở đảng|chính trị))"
-)
-DELEGATION_RE = kw(r"(?<!được )(?<!bàn )\bgiao(?:\s+cho)?\s+")
-SUPPORT_RE = kw(r"\bphối hợp(?:\s+chặt chẽ)?\s+với\s+")
-GENERIC_COMMITTEE_RE = kw(r"(?:các\s+)?cấp ủy(?:\s+các\s+cấp)?")
-OUTSIDE_UNIT = r"(?!\s+(?:tỉnh ủy|thành ủy|huyện ủy|quận ủy|thị ủy|trung ương))"
-UNIT_KIND_RULES = (
-    ("party_cell", kw(r"\bchi bộ\b|\bchi ủy\b")),
-    ("grassroots_committee", kw(r"\bđảng bộ cơ sở\b")),
-    ("advisory_board", kw(r"\bban tham mưu\b|\bban đảng\b")),
-    ("mass_organisation",
-     kw(r"đoàn thể|mặt trận|công đoàn|đoàn thanh niên|hội liên hiệp|hội cựu chiến binh")),
-)
-UNIT_CODE_RULES = (
-    ("BTG", kw(r"\bban tuyên giáo\b" + OUTSIDE_UNIT + r"|\bbtg\b")),
-    ("UBKT", kw(r"\bủy ban kiểm tra\b" + OUTSIDE_UNIT + r"|\bubkt\b")),
-    ("BTC", kw(r"\bban tổ chức\b" + OUTSIDE_UNIT)),
-    ("VP", kw(r"\bvăn phòng\b" + OUTSIDE_UNIT + r"(?!\s+ủy ban)")),
-)
-ACTION_RULES = (
-    ("propagate", kw(r"\b(?:tuyên truyền|quán triệt)\b")),
-    ("plan", kw(r"\b(?:xây dựng|ban hành)\s+(?:chương trình,?\s+)?kế hoạch\b"
-                r"|\bcụ thể hóa\s+(?:thành|bằng)\s+(?:các\s+)?(?:chương trình|kế hoạch)\b")),
-    ("inspect", kw(r"(?<!ban )(?<!vai trò )\b(?:kiểm tra|giám sát)\b")),
-    ("monitor", kw(r"\btheo dõi\b")),
-    ("aggregate", kw(r"\btổng hợp\b")),
-    ("review", kw(r"\b(?:sơ kết|tổng kết)\b")),
-    ("advise", kw(r"(?<!ban )\btham mưu\b")),
-)
-ONGOING_RE = kw(r"\bthường xuyên\b")
-DEADLINE_DAY_RE = kw(
-    r"\b(?:trước|chậm nhất|hạn chót|hoàn thành)\s+(?:là\s+)?(?:ngày\s+)?"
-    r"(?:(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{4})"
-    r"|(?P<d2>\d{1,2})\s+tháng\s+(?P<m2>\d{1,2})\s+năm\s+(?P<y2>\d{4}))"
-)
-DEADLINE_QUARTER_RE = kw(
-    r"\b(?:trong|trước|hết|cuối)\s+quý\s+(?P<q>iv|i{1,3}|[1-4])\s*(?:/|năm\s+)(?P<y>\d{4})"
-)
-DEADLINE_MONTH_RE = kw(r"\b(?P<w>trong|trước|hết|cuối)\s+tháng\s+(?P<m>\d{1,2})\s*(?:/|năm\s+)(?P<y>\d{4})")
-MAX_SUBJECT = 140
-MAX_RESPONSIBLES = 40
-
-
-def _subject_end(folded: str, pos: int) -> int | None:
-    """End of a responsible unit's name starting at pos (it must end where a duty verb starts)."""
-    head = ENTITY_HEAD_RE.match(folded, pos)
-    if not head:
-        return None
-    verb = PREDICATE_RE.search(folded, head.end(), pos + MAX_SUBJECT)
-    if not verb:
-        return None
-    end = verb.start()
-    while end > pos and folded[end - 1] in " ,":
-        end -= 1
-    return end if end > pos else None
-
-
-def unit_kinds(name: str, folded: str | None = None) -> list[str]:
-    """Kinds of units named in a responsible phrase (generic "Cấp ủy" -> cells and committees)."""
-    folded = fold(name) if folded is None else folded
-    if GENERIC_COMMITTEE_RE.fullmatch(folded):
-        return ["party_cell", "grassroots_committee"]
-    return [kind for kind, rule in UNIT_KIND_RULES if rule.search(folded)]
-
-
-def unit_codes(name: str, folded: str | None = None) -> list[str]:
-    """Codes of the issuing committee's own organs named in a responsible phrase."""
-    folded = fold(name) if folded is None else folded
-    return [code for code, rule in UNIT_CODE_RULES if rule.search(folded)]
-
-
-def find_actions(text: str, folded: str | None = None) -> list[str]:
-    """Duty verbs found in text (or in its fold()ed form, when given), in vocabulary order."""
-    folded = fold(text) if folded is None else folded
-    return [action for action, rule in ACTION_RULES if rule.search(folded)]
-
-
-def is_ongoing(text: str, folded: str | None = None) -> bool:
-    """True when the text calls the duty regular ("thường xuyên")."""
-    return bool(ONGOING_RE.search(fold(text) if folded is None else folded))
-
-
-def is_generic_committee(name: str) -> bool:
-    """True for a bare "Cấp ủy" / "Các cấp ủy" with no unit named."""
-    return bool(GENERIC_COMMITTEE_RE.fullmatch(fold(name)))
-
-
-def find_responsibles(text: str, folded: str | None = None) -> list[dict]:
-    """Responsible units: the item's subject and "giao X" are leads, "phối hợp với X" supports.
-
-    At most MAX_RESPONSIBLES distinct units are read: each one's clause is searched for duties, and
-    a text naming thousands would cost thousands of searches.
-    """
-    folded = fold(text) if folded is None else folded
-    spans: list[tuple[int, int, str]] = []
-    starts = [0] + [m.end() for m in re.finditer("\n", folded)]  # each paragraph's subject
-    spans += [(pos, end, "lead") for pos in starts if (end := _subject_end(folded, pos)) is not None]
-    for rule, role in ((DELEGATION_RE, "lead"), (SUPPORT_RE, "support")):
-        for match in rule.finditer(folded):
-            if (end := _subject_end(folded, match.end())) is not None:
-                spans.append((match.end(), end, role))
-    spans.sort()
-    next_lead, stop = [0] * len(spans), len(text)  # where the clause after each span ends
-    for index in range(len(spans) - 1, -1, -1):
-        next_lead[index] = stop
-        if spans[index][2] == "lead":
-            stop = spans[index][0]
-    found, seen = [], set()
-    for index, (start, end, role) in enumerate(spans):
-        name, key = text[start:end], folded[start:end]  # fold() keeps offsets; names end at a non-letter
-        if (key, role) in seen:
-            continue
-        seen.add((key, role))
-        found.append({"text": name, "unit_kinds": unit_kinds(name, key), "unit_codes": unit_codes(name, key),
-                      "role": role, "actions": find_actions("", folded[end:next_lead[index]])})
-        if len(found) == MAX_RESPONSIBLES:
-            break
-    return found
-
-
-def find_deadline(text: str, folded: str | None = None) -> date | None:
-    """The first deadline literally written in text (day, month or quarter), else None."""
-    folded = fold(text) if folded is None else folded
-    candidates: list[tuple[int, date | None]] = []
-    for m in DEADLINE_DAY_RE.finditer(folded):
-        day = safe_date(m["y"], m["m"], m["d"]) if m["y"] else safe_date(m["y2"], m["m2"], m["d2"])
-        candidates.append((m.start(), day))
-    for m in DEADLINE_QUARTER_RE.finditer(folded):
-        candidates.append((m.start(), quarter_end(int(m["y"]), m["q"])))
-    for m in DEADLINE_MONTH_RE.finditer(folded):
-        year, month = int(m["y"]), int(m["m"])
-        day = day_before_month(year, month) if m["w"] == "trước" else month_end(year, month)
-        candidates.append((m.start(), day))
-    valid = sorted((pos, day) for pos, day in candidates if day is not None)
-    return valid[0][1] if valid else None
-
-
 # --- outline: list markers and paragraphs -------------------------------------------------
 
 ROMAN_RE = re.compile(r"^(?P<label>[IVXL]{1,6})\s*(?:[.\-–—:)]|/(?=\s))\s*(?P<body>\S.*)$")
@@ -400,7 +265,13 @@ NUM_RE = re.compile(
 )
 LETTER_RE = re.compile(r"^(?P<label>[a-zđ])(?:\)\s*|\.\s+)(?P<body>\S.*)$")
 BULLET_RE = re.compile(r"^(?P<label>[-–—+•·*●○▪■◦])\s*(?P<body>\S.*)$")
-RANK_LETTER, RANK_DASH, RANK_PLUS, RANK_BULLET, RANK_PLAIN = 10, 11, 12, 13, 99
+PART_RE = re.compile(  # "PHẦN I. …", "PHẦN THỨ HAI: …", "Mục 2. …", "Chương I …"
+    r"^(?P<word>PHẦN|Phần|MỤC|Mục|CHƯƠNG|Chương)\s+(?P<label>[IVXL]{1,6}|\d{1,2}|THỨ\s+\S+|thứ\s+\S+)"
+    r"\s*(?:[.:\-–—)]\s*|\s+)(?P<body>\S.*)$"
+)
+LETTER_PART_RE = re.compile(r"^(?P<label>[A-ZĐ])\.\s+(?P<body>\S.*)$")  # "B. NHIỆM VỤ, GIẢI PHÁP"
+ARTICLE_RE = re.compile(r"^(?:Điều|ĐIỀU)\s+(?P<label>\d{1,3})\s*[.:]\s*(?P<body>\S.*)$")
+RANK_ROMAN, RANK_LETTER, RANK_DASH, RANK_PLUS, RANK_BULLET, RANK_PLAIN = 0, 10, 11, 12, 13, 99
 _LETTER_MARKS = "abcdefghijklmnopqrstuvwxyzđ"
 _BULLET_MARKS = "-–—+•·*●○▪■◦"
 
@@ -415,6 +286,7 @@ class Para:
     raw: str
     last_line: str
     heading: bool = False
+    fields: list[tuple[str, str]] = field(default_factory=list, repr=False)  # ("units", "Cơ quan chủ trì: …")
     more: list[str] = field(default_factory=list, repr=False)  # continuation lines, joined by done()
     letters: int = -1  # letters in body, and whether all are capitals: is_caps(body) without rereading it
     upper: bool = True
@@ -450,13 +322,22 @@ class Para:
         """Nesting rank of the marker: lower is higher in the outline."""
         if self.kind == "num":
             return self.label.count(".") + 1
-        return {"letter": RANK_LETTER, "dash": RANK_DASH, "plus": RANK_PLUS,
+        return {"roman": RANK_ROMAN, "letter": RANK_LETTER, "dash": RANK_DASH, "plus": RANK_PLUS,
                 "bullet": RANK_BULLET}.get(self.kind, RANK_PLAIN)
 
 
 def make_para(line: str) -> Para:
-    """Classify one line by its leading list marker."""
+    """Classify one line by its leading list marker (a table row, with cells split by "|", is "row")."""
+    if line.count("|") >= 2:
+        return Para("row", "", line, line, line)
     first = line[:1]  # each test below is a cheap pre-check of a marker's first character
+    if first in "PpMmCc" and (m := PART_RE.match(line)):
+        label = m["label"] if m["label"][:1].isalnum() and " " not in m["label"] else str(_ordinal(m["label"]))
+        return Para("part", label, m["body"], line, line)
+    if first == "Đ" and (m := ARTICLE_RE.match(line)):
+        return Para("num", m["label"], m["body"], line, line)
+    if first.isupper() and first not in "IVXL" and (m := LETTER_PART_RE.match(line)) and is_caps(m["body"]):
+        return Para("part", m["label"], m["body"], line, line)
     if first in "IVXL" and (m := ROMAN_RE.match(line)):
         return Para("roman", m["label"], m["body"], line, line)
     if first.isdigit() and (m := NUM_RE.match(line)):
@@ -469,8 +350,19 @@ def make_para(line: str) -> Para:
     return Para("plain", "", line, line, line)
 
 
+_ORDINALS = ("nhất", "hai", "ba", "tư", "năm", "sáu", "bảy", "tám", "chín", "mười")
+
+
+def _ordinal(words: str) -> int | str:
+    """"THỨ HAI" -> 2 (the words of a part's ordinal), else the words themselves."""
+    last = words.split()[-1].lower()
+    return _ORDINALS.index(last) + 1 if last in _ORDINALS else last
+
+
 def continues(prev: Para, line: str, after_blank: bool) -> bool:
     """True when an unmarked line carries on the previous paragraph."""
+    if prev.kind == "row":
+        return False
     if not after_blank and is_caps(line) and prev.body_is_caps():
         return True  # a heading written over two lines
     if prev.heading or prev.kind == "roman":
@@ -502,3 +394,76 @@ def paragraphs(lines: list[str]) -> list[Para]:
 def normalise_number(text: str) -> str:
     """'41 -KH/ĐUK.' -> '41-KH/ĐUK'."""
     return re.sub(r"\s*([-/])\s*", r"\1", text.strip()).rstrip(".,;:")
+
+
+# --- layout repair: lines a web crawler or a PDF converter ran together -------------------
+
+_EDGE_RULE_RE = re.compile(r"\s+[-=_–—]{3,}$|^[-=_–—]{3,}\s+")
+_SPLITS = (
+    re.compile(r"(?<=\S)\s+(?=(?:TM|KT|TL|TUQ)\.\s*\w|[TK]/[MLT]\s+\w)"),  # a signing authority
+    re.compile(r"(?<=\S)\s+(?=(?:QUYẾT ĐỊNH|QUYẾT NGHỊ|NGHỊ QUYẾT)\s*:\s*$)"),  # "…, QUYẾT ĐỊNH:"
+    re.compile(r"(?<=\S)\s*(?=\((?:Ban hành |BAN HÀNH )?(?:[Kk]èm|KÈM) theo)"),  # "(Ban hành kèm theo …)"
+)
+_DATE_END_RE = re.compile(r"năm \d{4}\s+")
+_AUTHORITY_START_RE = re.compile(r"^(?:TM|KT|TL|TUQ)\.|^[TK]/[MLT]\s")
+_GLUED_LABEL_RE = re.compile(r"^(?P<text>.*[^\d\s.])\s+(?P<label>\d{1,2}(?:\.\d{1,2}){1,3}\.?)$")
+_LONE_LABEL_RE = re.compile(r"(?:\d{1,2}(?:\.\d{1,2}){0,3}\.|[a-zđ]\)|(?:Điều|ĐIỀU)\s+\d{1,3}\s*[.:]?)")
+
+
+def strip_rules(text: str) -> str:
+    """Text without the rules ("-------") drawn before or after it."""
+    return _EDGE_RULE_RE.sub("", text.strip()).strip()
+
+
+def repair_layout(lines: list[str]) -> list[str]:
+    """Undo what crawlers and converters do to a document's lines: rules glued to text, a header,
+    heading and signature run onto one line, a list label left at the end of the line above or
+    alone on its own."""
+    out: list[str] = []
+    for line in lines:
+        if not line:
+            out.append(line)
+            continue
+        line = _EDGE_RULE_RE.sub("", line)
+        pieces = _split_after_date(line)
+        for rule in _SPLITS:
+            pieces = [part for piece in pieces for part in rule.split(piece)]
+        for piece in pieces:
+            out += _case_runs(piece) if _AUTHORITY_START_RE.match(piece) and not piece.isupper() else [piece]
+    joined: list[str] = []
+    for line in out:
+        if joined and _LONE_LABEL_RE.fullmatch(joined[-1]) and line:
+            joined[-1] = f"{joined[-1]} {line}"
+            continue
+        if joined and (m := _GLUED_LABEL_RE.match(joined[-1])) and line[:1].isupper() and len(m["text"]) > 20:
+            joined[-1] = m["text"]
+            line = f"{m['label']} {line}"
+        joined.append(line)
+    return joined
+
+
+def _split_after_date(line: str) -> list[str]:
+    """"Kon Tum, ngày 04 tháng 5 năm 2020 QUYẾT ĐỊNH …" -> the date line and the heading."""
+    for m in _DATE_END_RE.finditer(line):
+        words = line[m.end():].split()[:2]
+        if len(words) == 2 and all(is_caps(w) or not any(c.isalpha() for c in w) for w in words) and is_caps(words[0]):
+            return [line[:m.end()].rstrip(), line[m.end():]]
+    return [line]
+
+
+def _case_runs(line: str) -> list[str]:
+    """A signature run onto one line, cut where capitals and a name alternate: "KT. CHỦ TỊCH PHÓ CHỦ
+    TỊCH Nguyễn Hữu Tháp CHƯƠNG TRÌNH …" -> the authority and title, the name, the next heading."""
+    runs: list[list[str]] = []
+    kinds: list[bool] = []
+    for word in line.split():
+        letters = [c for c in word if c.isalpha()]
+        caps = not letters or all(c.isupper() for c in letters) or len(letters) == 1
+        if runs and kinds[-1] == caps:
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+            kinds.append(caps)
+    if not any(not caps and 2 <= len(run) <= 6 for run, caps in zip(runs, kinds, strict=True)):
+        return [line]
+    return [" ".join(run) for run in runs]

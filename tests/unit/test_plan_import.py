@@ -1,5 +1,6 @@
 """Tests for the plan-document parser (services/assignments/plan_import.py)."""
 
+import json
 import random
 import textwrap
 import unicodedata
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.assignments.plan_import import PlanDraft, TaskDraft, parse_plan
+from services.assignments.plan_import import PlanDraft, TaskDraft, parse_plan, read_plan
 from services.assignments.plan_import_text import clean_lines, fold, short_title, vn_case
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -475,3 +476,13 @@ def test_random_characters_never_crash() -> None:
 def test_fixtures_satisfy_invariants() -> None:
     for path in [SEED, *FIXTURES.glob("*.txt")]:
         check_invariants(parse_plan(read(path)))
+
+
+def test_seed_reads_exactly_as_before_the_importer_learned_other_layouts() -> None:
+    """tests/fixtures/plans/seed-draft.json: the seed's draft and warnings before issue 11's parser."""
+    before = json.loads((FIXTURES / "seed-draft.json").read_text(encoding="utf-8"))
+    draft, notes = read_plan(SEED.read_text(encoding="utf-8"))
+    now = json.loads(draft.model_dump_json())
+    assert all(task.pop("targets") == [] for task in now["tasks"])  # the seed sets no figure
+    assert now == before["draft"]
+    assert [n.model_dump(mode="json") for n in notes] == before["notes"]
