@@ -182,7 +182,8 @@ SIGNER_TITLE_RE = kw(
     r"(?:^|\s)(?P<title>(?:phó\s+)?(?:bí thư|chủ tịch|trưởng ban|giám đốc|chánh văn phòng|chủ nhiệm"
     r"|ủy viên|trưởng phòng|tổng biên tập))$"
 )
-AUTHORITY_PREFIXES = {"TM": "T/M", "KT": "K/T", "TL": "T/L", "TUQ": "TUQ"}
+AUTHORITY_PREFIXES = {"TM": "T/M", "KT": "K/T", "TL": "T/L", "TUQ": "TUQ"}  # Party style (HD 36-HD/VPTW)
+STATE_PREFIXES = {"TM": "TM.", "KT": "KT.", "TL": "TL.", "TUQ": "TUQ."}  # State style (NĐ 30/2020/NĐ-CP)
 SIGNATURE_NOTE_RE = kw(r"^[(\[]?\s*(?:đã ký|ký tên|ký,|ký và|ký\)|chữ ký)")
 
 SECTION_KIND_RULES = (
@@ -253,6 +254,7 @@ class Ctx:
     repeats: dict[str, int] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
     line_warnings: int = 0
+    party: bool = True  # a Party document (signed "T/M …"), unless its header is a State one
 
     def warn(self, code: str, message: str, **params: object) -> None:
         """Record a warning once: its English text, and its code and values for a translated page."""
@@ -569,6 +571,8 @@ def parse_header(lines: list[str], draft: PlanDraft, ctx: Ctx, strict: bool) -> 
     lines = lines[start:]
     used: set[int] = set()
     motto = motto_lines(lines)
+    mottos = " ".join(fold(lines[i]) for i in motto)
+    ctx.party = "đảng" in mottos or "cộng hòa" not in mottos
     for index, line in enumerate(lines):
         if draft.issued_on is None and index not in used:
             pair = f"{line} {lines[index + 1]}" if index + 1 < len(lines) else line
@@ -913,11 +917,12 @@ def parse_recipients(lines: list[str], start: int, draft: PlanDraft, used: set[i
     draft.recipients = [i for i in cleaned if i]
 
 
-def parse_authority(lines: list[str], auth: int, draft: PlanDraft, used: set[int]) -> int:
+def parse_authority(lines: list[str], auth: int, draft: PlanDraft, used: set[int], party: bool) -> int:
     """Fill signing_authority (and signer_title); return the last line index used."""
     m = AUTHORITY_RE.match(lines[auth])
     assert m is not None  # is_authority() matched it
-    prefix = AUTHORITY_PREFIXES.get(m["prefix"].rstrip(".").replace("/", ""), m["prefix"])
+    prefixes = AUTHORITY_PREFIXES if party or "/" in m["prefix"] else STATE_PREFIXES
+    prefix = prefixes.get(m["prefix"].rstrip(".").replace("/", ""), m["prefix"])
     rest, title = m["rest"], None
     if found := SIGNER_TITLE_RE.search(fold(rest)):  # "T/M BAN THƯỜNG VỤ PHÓ BÍ THƯ" on one line
         head = rest[: found.start()].strip()
@@ -963,7 +968,7 @@ def parse_signer_name(lines: list[str], after: int, draft: PlanDraft, used: set[
         return
 
 
-def parse_tail(lines: list[str], start: int, stop: int, draft: PlanDraft) -> tuple[int, set[int]]:
+def parse_tail(lines: list[str], start: int, stop: int, draft: PlanDraft, party: bool) -> tuple[int, set[int]]:
     """Read recipients and signature found in lines[start:stop] into what the draft still lacks;
     return where the body before them ends and the lines they used."""
     window = lines[:stop]
@@ -977,7 +982,8 @@ def parse_tail(lines: list[str], start: int, stop: int, draft: PlanDraft) -> tup
     if draft.signing_authority or draft.signer_title:
         return (min(ends) if ends else stop), used
     if auth is not None:
-        parse_signer_name(window, parse_authority(window, auth, draft, used), draft, used)
+        used |= {i for i in range(max(start, auth - 3), auth) if is_authority(lines[i])}  # "TM. UBND" / "KT. …"
+        parse_signer_name(window, parse_authority(window, auth, draft, used, party), draft, used)
     elif title_line is not None:
         draft.signer_title = vn_case(lines[title_line])
         used.add(title_line)
@@ -1048,14 +1054,13 @@ def read_plan(text: str, *, timeout: float | None = None) -> tuple[PlanDraft, li
         ctx.warn("kind_heading_not_found", "document kind heading not found")
         body_like = (i for i, line in enumerate(lines) if len(line) > 100 or make_para(line).kind != "plain")
         header_end = body_start = min(next(body_like, len(lines)), HEADER_MAX_LINES)
-    elif attached is not None:  # a decision issuing a plan: its header and signature, the plan's body
-        header_end, body_start = heading, parse_title(lines, attached, draft)
-        used |= parse_tail(lines, heading, attached, draft)[1]
-    else:
-        header_end, body_start = heading, parse_title(lines, heading, draft)
+    else:  # a decision issuing a plan: its header and signature, the plan's title and body
+        header_end, body_start = heading, parse_title(lines, heading if attached is None else attached, draft)
     parse_header(lines[:header_end], draft, ctx, strict=heading is not None)
+    if heading is not None and attached is not None:
+        used |= parse_tail(lines, heading, attached, draft, ctx.party)[1]
     parse_references(draft, ctx, text)
-    body_end, found = parse_tail(lines, body_start, len(lines), draft)
+    body_end, found = parse_tail(lines, body_start, len(lines), draft, ctx.party)
     used |= found
     tail_warnings(draft, ctx)
     year = draft.issued_on.year if draft.issued_on else None
