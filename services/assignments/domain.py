@@ -66,13 +66,15 @@ class Role(StrEnum):
 
 
 class UnitKind(StrEnum):
-    """Kinds of units in a Party bloc committee's organisation."""
+    """Kinds of units in an organisation: a Party bloc committee's, and the State bodies plans name."""
 
     BLOC_COMMITTEE = "bloc_committee"
     GRASSROOTS_COMMITTEE = "grassroots_committee"
     PARTY_CELL = "party_cell"
     ADVISORY_BOARD = "advisory_board"
     MASS_ORGANISATION = "mass_organisation"
+    STATE_AGENCY = "state_agency"
+    PEOPLE_COMMITTEE = "people_committee"
     EXTERNAL = "external"
 
 
@@ -81,6 +83,14 @@ class AssignmentRole(StrEnum):
 
     LEAD = "lead"
     SUPPORT = "support"
+
+
+class Comparison(StrEnum):
+    """How an indicator's achieved figure meets its target ("đạt trên 90%", "dưới 2%", "100%")."""
+
+    AT_LEAST = "at_least"
+    AT_MOST = "at_most"
+    EXACTLY = "exactly"
 
 
 class TaskKind(StrEnum):

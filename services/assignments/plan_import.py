@@ -9,7 +9,6 @@ document's size and stops with ParseTimeout past its time limit (`timeout`, or t
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -455,23 +454,20 @@ def parse_date_line(line: str, draft: PlanDraft, ctx: Ctx) -> None:
 
 
 def motto_lines(lines: list[str]) -> set[int]:
-    """Lines holding nothing but a motto, also when it is broken over lines ("CỘNG HÒA XÃ HỘI" /
-    "CHỦ NGHĨA VIỆT NAM")."""
-    starts, folded = [], []
-    size = 0
-    for line in lines:
-        starts.append(size)
-        folded.append(fold(line))
-        size += len(line) + 1
-    joined = "\n".join(folded)
-    found: set[int] = set()
+    """Lines holding nothing but mottos, also when one is broken over lines ("CỘNG HÒA XÃ HỘI" /
+    "CHỦ NGHĨA VIỆT NAM") or two share a line."""
+    joined = "\n".join(fold(line) for line in lines)
+    covered = bytearray(len(joined))
     for m in MOTTO_RE.finditer(joined):
-        first, last = bisect_right(starts, m.start()) - 1, bisect_right(starts, m.end() - 1) - 1
-        for index in range(first, last + 1):
-            begin, end = starts[index], starts[index] + len(lines[index])
-            outside = joined[begin:max(begin, m.start())] + joined[min(end, m.end()):end]
-            if not any(c.isalpha() for c in outside):
-                found.add(index)
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    found: set[int] = set()
+    start = 0
+    for index, line in enumerate(lines):
+        end = start + len(line)
+        if any(covered[start:end]) and not any(c.isalpha() and not covered[i]
+                                               for i, c in enumerate(joined[start:end], start)):
+            found.add(index)
+        start = end + 1
     return found
 
 
@@ -524,6 +520,19 @@ def parse_issuer(block: list[str], draft: PlanDraft) -> None:
     else:
         draft.issuer_parent = organ_case(vn_case(merged[0], nouns))
         draft.issuer = organ_case(vn_case(" ".join(merged[1:]), nouns))
+
+
+def complete_issuer(lines: list[str], heading: int | None, draft: PlanDraft) -> None:
+    """The issuer in full when the header cut it short and the deciding line under the title restates
+    it ("ỦY BAN THƯỜNG VỤ" in the header, "ỦY BAN THƯỜNG VỤ QUỐC HỘI" deciding)."""
+    if heading is None or not draft.issuer or draft.issuer_parent:
+        return
+    wanted = fold(draft.issuer)
+    for line in lines[heading + 1:heading + 12]:
+        folded = fold(line)
+        if is_caps(line) and folded.startswith(wanted + " ") and len(line) <= 120 and not garbled(line):
+            draft.issuer = organ_case(vn_case(line, [draft.place] if draft.place else []))
+            return
 
 
 def table_cells(lines: list[str]) -> list[str]:
@@ -1057,6 +1066,7 @@ def read_plan(text: str, *, timeout: float | None = None) -> tuple[PlanDraft, li
     else:  # a decision issuing a plan: its header and signature, the plan's title and body
         header_end, body_start = heading, parse_title(lines, heading if attached is None else attached, draft)
     parse_header(lines[:header_end], draft, ctx, strict=heading is not None)
+    complete_issuer(lines, heading, draft)
     if heading is not None and attached is not None:
         used |= parse_tail(lines, heading, attached, draft, ctx.party)[1]
     parse_references(draft, ctx, text)

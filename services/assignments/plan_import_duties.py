@@ -65,6 +65,7 @@ UNIT_KIND_RULES = (
                         r"\b(?:sở|bộ|cục|chi cục|tổng cục|công an|quân sự|kho bạc|thanh tra)\b")),
     ("people_committee", kw(r"\b(?:ủy ban nhân dân|ubnd)\b")),
 )
+NAMED_KINDS = frozenset({"state_agency", "people_committee"})  # kinds a phrase stands for only when collective
 UNIT_CODE_RULES = (
     ("BTG", kw(r"\bban tuyên giáo\b" + OUTSIDE_UNIT + r"|\bbtg\b")),
     ("UBKT", kw(r"\bủy ban kiểm tra\b" + OUTSIDE_UNIT + r"|\bubkt\b")),
@@ -102,23 +103,56 @@ def _subject_end(text: str, folded: str, pos: int) -> int | None:
     head = ENTITY_HEAD_RE.match(folded, pos)
     if not head:
         return None
-    verb = _predicate(text, folded, head.end(), pos + MAX_SUBJECT)
-    if not verb:  # a heading naming its unit: "1. Sở Du lịch", "2. Đối với UBND các huyện"
+    start = head.end()
+    if shared := SHARED_LIST_RE.match(folded, pos):  # "Các Sở: Nội vụ, Tài chính; Công an tỉnh rà soát"
+        start = shared.end()
+    verb = _predicate(text, folded, start, pos + MAX_SUBJECT)
+    while shared and verb and verb.group() in ";:":
+        verb = _predicate(text, folded, verb.end(), pos + MAX_SUBJECT)
+    if not verb:  # a heading naming its unit ("1. Sở Du lịch"), or a verb not in the list
         line_end = folded.find("\n", pos)
         line_end = len(folded) if line_end < 0 else line_end
-        return line_end if pos < line_end <= pos + MAX_SUBJECT and folded[line_end - 1] not in ".;" else None
+        if pos < line_end <= pos + MAX_SUBJECT and folded[line_end - 1] not in ".;":
+            return line_end
+        return _name_end(text, start, min(line_end, pos + MAX_SUBJECT))
     end = verb.start()
     while end > pos and folded[end - 1] in " ,-–":
         end -= 1
     return end if end > pos else None
 
 
+SHARED_LIST_RE = kw(r"(?:các\s+)?(?:sở|bộ|ban|cục|hội|(?:ubnd|ủy ban nhân dân)\s+các\s+[^\W\d_]+(?:\s+[^\W\d_]+)?)\s*:")
+
+
+def _name_end(text: str, start: int, stop: int) -> int | None:
+    """Where a body's proper name ends when no duty verb follows it ("Bộ Chỉ huy Quân sự tỉnh tuần tra"):
+    after its last capitalised word or locality word."""
+    words = list(re.finditer(r"[^\s,.;]+", text[start:stop]))
+    end = None
+    for index, word in enumerate(words):
+        if text[start + words[index - 1].end() if index else start:start + word.start()].strip(" "):
+            break  # a comma or full stop ends the name
+        if _name_word(word.group()):
+            end = start + word.end()
+        elif not any(_name_word(w.group()) for w in words[index + 1:index + 3]):
+            break
+    return end
+
+
+def _name_word(word: str) -> bool:
+    """A capitalised word, or a place word that ends a body's name ("tỉnh")."""
+    return word[:1].isupper() or fold(word) in ("tỉnh", "huyện", "xã", "quận", "phường", "thành phố")
+
+
 def unit_kinds(name: str, folded: str | None = None) -> list[str]:
-    """Kinds of units named in a responsible phrase (generic "Cấp ủy" -> cells and committees)."""
+    """Kinds of units named in a responsible phrase (generic "Cấp ủy" -> cells and committees; State
+    kinds only for a collective "các sở, ban, ngành", a single "Sở Nội vụ" is matched by its name)."""
     folded = fold(name) if folded is None else folded
     if GENERIC_COMMITTEE_RE.fullmatch(folded):
         return ["party_cell", "grassroots_committee"]
-    return [kind for kind, rule in UNIT_KIND_RULES if rule.search(folded)]
+    collective = folded.startswith("các ") or " các " in folded
+    return [kind for kind, rule in UNIT_KIND_RULES
+            if rule.search(folded) and (collective or kind not in NAMED_KINDS)]
 
 
 def unit_codes(name: str, folded: str | None = None) -> list[str]:
@@ -154,8 +188,8 @@ def split_units(name: str) -> list[str]:
         else:
             head = f"{name[shared.start('council'):shared.end('council')]} {shared['level']}"
         head = head[:1].upper() + head[1:]
-        items = re.split(r"\s*[,;]\s*", name[shared.start("rest"):])
-        return [f"{head} {item.strip(' .')}" for item in items if item.strip(" .")]
+        items = [item.strip(" .") for item in re.split(r"\s*[,;]\s*", name[shared.start("rest"):])]
+        return [item if ENTITY_HEAD_RE.match(fold(item)) else f"{head} {item}" for item in items if item]
     parts, start = [], 0
     for sep in SPLIT_RE.finditer(folded):
         after = sep.end()
@@ -399,3 +433,30 @@ def find_targets(text: str, folded: str | None = None) -> list[dict]:
         if len(found) == 20:
             break
     return found
+
+
+_LOCALITY_TAIL_RE = kw(r"\s+(?:tỉnh|thành phố|huyện|quận|thị xã)(?:\s+[^\W\d_]+){0,4}$")
+_EXPANSIONS = (("ubnd", "ủy ban nhân dân"), ("hđnd", "hội đồng nhân dân"), ("ubmttq", "ủy ban mặt trận tổ quốc"),
+               ("mttq", "mặt trận tổ quốc"), ("ubkt", "ủy ban kiểm tra"), ("btg", "ban tuyên giáo"))
+
+
+def unit_key(name: str) -> str:
+    """A body's name compared without case, abbreviations, a leading "các" or its locality."""
+    key = re.sub(r"\s+", " ", fold(name)).strip(" .,;:")
+    for short, long in _EXPANSIONS:
+        key = re.sub(rf"(?<!\w){short}(?!\w)", long, key)
+    key = re.sub(r"^các\s+", "", key)
+    return _LOCALITY_TAIL_RE.sub("", key) or key
+
+
+def same_body(named: str, unit_name: str) -> bool:
+    """True when a document's name for a body is an organisation unit's name ("Sở Nội vụ" is the unit
+    "Sở Nội vụ tỉnh Trà Vinh"; "UBND tỉnh" is "Ủy ban nhân dân tỉnh")."""
+    return unit_key(named) == unit_key(unit_name)
+
+
+def is_collective(name: str) -> bool:
+    """True for a phrase naming kinds of bodies rather than one ("Các sở, ban, ngành", "… liên quan")."""
+    folded = fold(name)
+    return (folded.startswith("các ") or "liên quan" in folded or "các cấp" in folded
+            or GENERIC_COMMITTEE_RE.fullmatch(folded) is not None)

@@ -1,5 +1,7 @@
 """Use cases for plans: creation, lifecycle, assignment of tasks, and import from a document."""
 
+import re
+
 from sqlmodel import Session, select
 
 from services.assignments import audit, domain
@@ -9,13 +11,17 @@ from services.assignments.domain import PlanStatus, Role
 from services.assignments.errors import Conflict, Invalid, NotFound, Stale, rules_checked
 from services.assignments.models import Assignment, ImportResult, Plan, Task, Unit
 from services.assignments.plan_import import PlanDraft, TaskDraft, read_plan
+from services.assignments.plan_import_duties import is_collective, same_body, unit_key
+from services.assignments.plan_import_text import fold
 from services.assignments.schemas import (
     AssignmentCreate,
     ImportWarning,
+    IndicatorSpec,
     PlanCreate,
     PlanImportResult,
     PlanUpdate,
     SuggestedAssignment,
+    SuggestedUnit,
     TaskCreate,
     TaskUpdate,
 )
@@ -318,7 +324,8 @@ def import_plan(session: Session, *, actor: Actor, text: str) -> PlanImportResul
     issuer = _match_issuer(draft, units)
     tasks = [
         TaskCreate(code=t.code, title=t.title[:500] or t.code, text=t.text, parent_code=t.parent_code,
-                   kind=domain.TaskKind.ONGOING if t.ongoing else domain.TaskKind.ONE_OFF, due_on=t.deadline)
+                   kind=domain.TaskKind.ONGOING if t.ongoing else domain.TaskKind.ONE_OFF,
+                   due_on=None if t.ongoing else t.deadline, indicators=target_indicators(t))
         for t in draft.tasks
     ]
     plan = PlanCreate(
@@ -331,13 +338,14 @@ def import_plan(session: Session, *, actor: Actor, text: str) -> PlanImportResul
     if issuer is not None:  # "the party cells" of a plan are the issuer's own, not another committee's
         inside = subtree(session, issuer.id or 0)
         units = [u for u in units if u.id in inside]
-    suggestions = suggest_assignments(draft, units)
+    suggestions, new_units = suggest_assignments(draft, units), suggest_units(draft, units)
     for task in draft.tasks:
         if not _owner(task, {t.code: t for t in draft.tasks}) and not _has_children(task, draft):
             warnings.append(ImportWarning(
                 code="assign_by_hand", text=f"Task {task.code}: no responsible unit recognised; assign it by hand.",
                 params={"task": task.code}))
-    return PlanImportResult(plan=plan, suggested_assignments=suggestions, warnings=[w.text for w in warnings],
+    return PlanImportResult(plan=plan, suggested_assignments=suggestions, suggested_units=new_units,
+                            warnings=[w.text for w in warnings],
                             warning_codes=warnings, draft=draft.model_dump(mode="json"))
 
 
@@ -356,6 +364,23 @@ def import_review(session: Session, plan_id: int) -> tuple[list[ImportWarning], 
         return [], []
     return ([ImportWarning.model_validate(w) for w in row.warnings],
             [SuggestedAssignment.model_validate(s) for s in row.suggestions])
+
+
+def target_indicators(task: TaskDraft) -> list[IndicatorSpec]:
+    """A task's numeric targets ("đạt trên 90%") as its indicators, to report against."""
+    return [IndicatorSpec(code=f"CT{n}", name=t.text[:300] or f"{t.value:g}{t.unit}", unit_of_measure=t.unit[:50],
+                          target=t.value, comparison=domain.Comparison(t.comparison))
+            for n, t in enumerate(task.targets[:50], 1)]
+
+
+def guess_kind(name: str) -> str:
+    """The unit kind a body's name suggests: a People's Committee, another State body, else external."""
+    folded = fold(name)
+    if re.match(r"(?:ủy ban nhân dân|ubnd)\b", folded):
+        return domain.UnitKind.PEOPLE_COMMITTEE
+    if re.match(r"(?:sở|bộ|cục|chi cục|tổng cục|công an|bộ chỉ huy|kho bạc|thanh tra|văn phòng ubnd)\b", folded):
+        return domain.UnitKind.STATE_AGENCY
+    return domain.UnitKind.EXTERNAL
 
 
 def _has_children(task: TaskDraft, draft: PlanDraft) -> bool:
@@ -378,6 +403,22 @@ def _match_issuer(draft: PlanDraft, units: list[Unit]) -> Unit | None:
     return matches[0] if len(matches) == 1 else None
 
 
+def suggest_units(draft: PlanDraft, units: list[Unit]) -> list[SuggestedUnit]:
+    """The bodies tasks are given to by name that no unit of the organisation is (to add, or assign by hand)."""
+    found: dict[str, SuggestedUnit] = {}
+    for task in draft.tasks:
+        for resp in task.responsible:
+            if resp.unit_codes or is_collective(resp.text) or any(same_body(resp.text, u.name) for u in units):
+                continue
+            key = unit_key(resp.text)
+            if key not in found:
+                kind = next(iter(resp.unit_kinds), None) or guess_kind(resp.text)
+                found[key] = SuggestedUnit(name=resp.text[:300], kind=kind, task_codes=[])
+            if task.code not in found[key].task_codes:
+                found[key].task_codes.append(task.code)
+    return list(found.values())
+
+
 def suggest_assignments(draft: PlanDraft, units: list[Unit]) -> list[SuggestedAssignment]:
     """For each leaf task, the existing units its (inherited) responsible clause names."""
     by_code = {t.code: t for t in draft.tasks}
@@ -389,7 +430,7 @@ def suggest_assignments(draft: PlanDraft, units: list[Unit]) -> list[SuggestedAs
         taken: set[int] = set()  # a unit named twice for one task keeps its first role
         for resp in owner.responsible if owner else []:
             ids = sorted(u.id for u in units if u.id is not None and u.id not in taken and
-                         (u.kind in resp.unit_kinds or u.code in resp.unit_codes))
+                         (u.kind in resp.unit_kinds or u.code in resp.unit_codes or same_body(resp.text, u.name)))
             taken.update(ids)
             if ids:
                 out.append(SuggestedAssignment(task_code=task.code, role=resp.role,  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, Http
 
 from services.assignments.domain import (
     AssignmentRole,
+    Comparison,
     DueState,
     InspectionKind,
     PlanStatus,
@@ -142,6 +143,8 @@ class IndicatorSpec(BaseModel):
     name: Name = Field(min_length=1, max_length=300, examples=["Số lớp tập huấn về kinh tế đô thị"])
     unit_of_measure: Text = Field(default="", max_length=50, examples=["lớp"])
     target: FiniteFloat | None = Field(default=None, examples=[2])
+    comparison: Comparison = Field(default=Comparison.AT_LEAST,
+                                   description="How the achieved figure meets the target: at least, at most, exactly.")
 
 
 class TaskCreate(BaseModel):
@@ -562,6 +565,14 @@ class AuditPublic(BaseModel):
     event_id: str | None
 
 
+class SuggestedUnit(BaseModel):
+    """A body the document gives work to that the organisation tree does not hold: add it, or assign by hand."""
+
+    name: str
+    kind: str = Field(examples=["state_agency"])
+    task_codes: list[str]
+
+
 class SuggestedAssignment(BaseModel):
     """An assignment the importer proposes from a task's responsible clause."""
 
@@ -584,6 +595,7 @@ class PlanImportResult(BaseModel):
 
     plan: PlanCreate
     suggested_assignments: list[SuggestedAssignment]
+    suggested_units: list[SuggestedUnit] = Field(default_factory=list)
     warnings: list[str]
     warning_codes: list[ImportWarning] = Field(default_factory=list, description="The warnings with their codes.")
     draft: dict

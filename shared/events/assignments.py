@@ -55,6 +55,7 @@ class IndicatorPayload(_Payload):
     name: str = Field(examples=["Tỷ lệ đảng viên được quán triệt"])
     unit_of_measure: str = Field(default="", examples=["%"])
     target: float | None = None
+    comparison: str = Field(default="at_least", examples=["at_least", "at_most", "exactly"])
 
 
 class TaskPayload(_Payload):
