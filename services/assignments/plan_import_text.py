@@ -122,6 +122,8 @@ def clean_lines(text: str) -> list[str]:
 
 def is_caps(text: str) -> bool:
     """True when text has at least two letters and all of them are upper case."""
+    if not text.isupper():  # cheap first: most lines are not in capitals
+        return False
     letters = [c for c in text if c.isalpha()]
     return len(letters) >= 2 and all(c.isupper() for c in letters)
 
@@ -399,10 +401,10 @@ def normalise_number(text: str) -> str:
 # --- layout repair: lines a web crawler or a PDF converter ran together -------------------
 
 _EDGE_RULE_RE = re.compile(r"\s+[-=_–—]{3,}$|^[-=_–—]{3,}\s+")
-_SPLITS = (
-    re.compile(r"(?<=\S)\s+(?=(?:TM|KT|TL|TUQ)\.\s*\w|[TK]/[MLT]\s+\w)"),  # a signing authority
-    re.compile(r"(?<=\S)\s+(?=(?:QUYẾT ĐỊNH|QUYẾT NGHỊ|NGHỊ QUYẾT)\s*:\s*$)"),  # "…, QUYẾT ĐỊNH:"
-    re.compile(r"(?<=\S)\s*(?=\((?:Ban hành |BAN HÀNH )?(?:[Kk]èm|KÈM) theo)"),  # "(Ban hành kèm theo …)"
+_SPLITS = (  # (where to cut, a cheap test that the line may hold one)
+    (re.compile(r"(?<=\S)\s+(?=(?:TM|KT|TL|TUQ)\.\s*\w|[TK]/[MLT]\s+\w)"), re.compile(r"TM|KT|TL|TUQ|/")),
+    (re.compile(r"(?<=\S)\s+(?=(?:QUYẾT ĐỊNH|QUYẾT NGHỊ|NGHỊ QUYẾT)\s*:\s*$)"), re.compile(r":\s*$")),
+    (re.compile(r"(?<=\S)\s*(?=\((?:Ban hành |BAN HÀNH )?(?:[Kk]èm|KÈM) theo)"), re.compile(r"\([^)]{0,12}(?:èm|ÈM)")),
 )
 _DATE_END_RE = re.compile(r"năm \d{4}\s+")
 _AUTHORITY_START_RE = re.compile(r"^(?:TM|KT|TL|TUQ)\.|^[TK]/[MLT]\s")
@@ -425,9 +427,10 @@ def repair_layout(lines: list[str]) -> list[str]:
             out.append(line)
             continue
         line = _EDGE_RULE_RE.sub("", line)
-        pieces = _split_after_date(line)
-        for rule in _SPLITS:
-            pieces = [part for piece in pieces for part in rule.split(piece)]
+        pieces = _split_after_date(line) if "năm" in line else [line]
+        for rule, hint in _SPLITS:
+            if hint.search(line):
+                pieces = [part for piece in pieces for part in rule.split(piece)]
         for piece in pieces:
             out += _case_runs(piece) if _AUTHORITY_START_RE.match(piece) and not piece.isupper() else [piece]
     joined: list[str] = []

@@ -205,3 +205,11 @@ def score_all() -> tuple[Score, list[Score]]:
     for score in scores:
         total.add(score)
     return total, scores
+
+
+def big_document(megabytes: float) -> str:
+    """A real document (Kon Tum's 435/QĐ-UBND) with its task section repeated past `megabytes` of UTF-8."""
+    source = REAL / "b-qd-ubnd-kon-tum-435-2020.txt"
+    head, body = source.read_text(encoding="utf-8").split("II. NỘI DUNG HOẠT ĐỘNG", 1)
+    copies = int(megabytes * 1_000_000 // len(body.encode("utf-8"))) + 1
+    return f"{head}II. NỘI DUNG HOẠT ĐỘNG{body * copies}"

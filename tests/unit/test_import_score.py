@@ -1,9 +1,12 @@
 """The importer on real documents it was not written for: precision and recall against hand-written
 expectations (tests/fixtures/plans/real/README.md); `scripts/score_import.py` prints the figures."""
 
+import time
+
 import pytest
 
-from tests.support.import_score import fixtures, score_all, score_document
+from services.assignments.plan_import import parse_plan
+from tests.support.import_score import big_document, fixtures, score_all, score_document
 
 DOCUMENTS = fixtures()
 
@@ -25,3 +28,13 @@ def test_tasks_units_and_deadlines_over_all_documents() -> None:
     assert total.tasks.precision >= 0.98 and total.tasks.recall >= 0.95, summary
     assert total.units.precision >= 0.95 and total.units.recall >= 0.85, summary
     assert total.invented == [] and total.wrong_deadlines == [], summary
+
+
+def test_a_2_mb_document_parses_in_under_2_seconds() -> None:
+    text = big_document(2.0)
+    assert len(text.encode("utf-8")) > 2_000_000
+    start = time.perf_counter()
+    draft = parse_plan(text)
+    elapsed = time.perf_counter() - start
+    assert len(draft.tasks) > 1000
+    assert elapsed < 2.0, f"{elapsed:.2f} s"
