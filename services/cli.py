@@ -159,11 +159,12 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
 
 def cmd_import_plan(args: argparse.Namespace) -> int:
     """Parse a plan document and print what was read (JSON with --json)."""
+    from services.assignments.plan_documents import UnreadableDocument, document_text
     from services.assignments.plan_import import parse_plan
 
     try:
-        text = Path(args.file).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = document_text(Path(args.file).read_bytes(), filename=args.file)
+    except (OSError, UnreadableDocument) as exc:
         raise SystemExit(f"cannot read {args.file}: {exc}") from exc
     draft = parse_plan(text)
     if args.json:
@@ -264,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     relay = sub.add_parser("relay", help="run a standalone outbox relay")
     relay.set_defaults(func=cmd_relay)
-    imp = sub.add_parser("import-plan", help="read a plan document (UTF-8 text) into tasks and responsible units")
+    imp = sub.add_parser("import-plan", help="read a plan document (.txt, .docx, PDF) into tasks and responsible units")
     imp.add_argument("file")
     imp.add_argument("--json", action="store_true", help="print the full draft as JSON")
     imp.set_defaults(func=cmd_import_plan)

@@ -27,8 +27,8 @@ def test_import_plan_summary_and_unreadable_file(capsys: pytest.CaptureFixture[s
     assert main(["import-plan", str(SEED)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("41-KH/ĐUK  ke_hoach  Trà Vinh, 2021-12-15") and "III.2" in out
-    bad = tmp_path / "latin1.txt"
-    bad.write_bytes("Kế hoạch".encode("utf-16"))
+    bad = tmp_path / "old.doc"
+    bad.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))  # an old binary Word file
     with pytest.raises(SystemExit, match="cannot read"):
         main(["import-plan", str(bad)])
 

@@ -26,6 +26,7 @@ from services.assignments.api.plans import _import_document
 from services.assignments.auth import Actor, new_token
 from services.assignments.domain import PlanStatus, Role
 from services.assignments.models import ApiToken, Official, Plan, Unit
+from services.assignments.plan_documents import UnreadableDocument
 from services.assignments.schemas import (
     AssignmentCreate,
     OfficialCreate,
@@ -47,11 +48,11 @@ router = APIRouter(include_in_schema=False)
 ADMIN = (Role.ADMIN,)
 UNIT_KINDS = [("bloc_committee", "Đảng ủy Khối"), ("grassroots_committee", "Đảng ủy cơ sở"),
               ("party_cell", "Chi bộ"), ("advisory_board", "Ban tham mưu"),
-              ("mass_organisation", "Đoàn thể"), ("external", "Đơn vị ngoài")]
+              ("mass_organisation", "Đoàn thể"), ("state_agency", "Cơ quan nhà nước"),
+              ("people_committee", "Ủy ban nhân dân"), ("external", "Đơn vị ngoài")]
 ROLES = [("unit_officer", "Cán bộ đơn vị"), ("supervisor", "Cán bộ theo dõi"), ("observer", "Người xem"),
          ("admin", "Quản trị")]
-NO_FILE = "Hãy chọn tệp văn bản kế hoạch (.txt, mã UTF-8)."
-NOT_UTF8 = "Tệp phải là văn bản thuần mã UTF-8 (.txt)."
+NO_FILE = "Hãy chọn tệp văn bản kế hoạch (.docx, .pdf hoặc .txt)."
 TOO_LARGE = "Tệp lớn hơn giới hạn {limit} byte."
 STALE_TASK = ("Trong lúc đồng chí sửa, kế hoạch đã được người khác thay đổi. Nhiệm vụ chưa được lưu: "
               "đồng chí xem nội dung hiện tại dưới đây rồi sửa lại.")
@@ -91,21 +92,17 @@ def import_form(request: Request, state: StateDep, actor: MaybeActorDep) -> Resp
     return who if isinstance(who, Response) else _import_page(request, state, who, {}, 200)
 
 
-async def _document_text(state: AppState, upload: object) -> str:
-    """The uploaded document's text; ValueError with the Vietnamese reason when it is none."""
+async def _document_bytes(state: AppState, upload: object) -> tuple[bytes, UploadFile]:
+    """The uploaded document's bytes; ValueError with the Vietnamese reason when there are none."""
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise ValueError(NO_FILE)
     limit = state.settings.import_max_bytes
     raw = await upload.read(limit + 1)
     if len(raw) > limit:
         raise ValueError(TOO_LARGE.format(limit=limit))
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(NOT_UTF8) from exc
-    if not text.strip():
+    if not raw.strip():
         raise ValueError(NO_FILE)
-    return text
+    return raw, upload
 
 
 @router.post("/admin/import")
@@ -117,10 +114,12 @@ async def import_upload(request: Request, state: StateDep, actor: MaybeActorDep)
         return got
     actor = got[1]
     try:
-        text = await _document_text(state, form.get("document"))
-        result = await run_in_threadpool(_import_document, state, actor, text)
+        raw, upload = await _document_bytes(state, form.get("document"))
+        result = await run_in_threadpool(_import_document, state, actor, raw, upload.content_type, upload.filename)
         with state.uow() as session:
             plan, _ = planning.create_imported_plan(session, actor=actor, result=result)
+    except UnreadableDocument as exc:
+        return _import_page(request, state, actor, {"document": exc.vi}, 422)
     except ValueError as exc:
         return _import_page(request, state, actor, {"document": str(exc)}, 422)
     except Problem as exc:

@@ -13,6 +13,7 @@ from services.assignments.auth import Actor
 from services.assignments.domain import PlanStatus, Role
 from services.assignments.errors import Invalid
 from services.assignments.models import Plan, Task
+from services.assignments.plan_documents import DOCX_TYPE, UnreadableDocument, document_text
 from services.assignments.plan_import import ParseTimeout, time_limit
 from services.assignments.schemas import (
     AssignmentCreate,
@@ -70,12 +71,15 @@ async def _read_document(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _import_document(state: AppState, actor: Actor, text: str) -> PlanImportResult:
-    """Parse and match a document (in a worker thread), within the import time limit."""
+def _import_document(state: AppState, actor: Actor, document: bytes, content_type: str | None = None,
+                     filename: str | None = None) -> PlanImportResult:
+    """Read, parse and match a document within the import time limit (in a worker thread: it is CPU-bound)."""
     seconds = state.settings.import_timeout_seconds
     try:
-        with time_limit(seconds), state.uow() as session:
-            return planning.import_plan(session, actor=actor, text=text)
+        with time_limit(seconds):
+            text = document_text(document, content_type=content_type, filename=filename)
+            with state.uow() as session:
+                return planning.import_plan(session, actor=actor, text=text)
     except ParseTimeout as exc:
         raise Invalid(f"Reading the document took longer than {seconds:g} seconds: split it into smaller "
                       "documents, or leave out what is not part of the plan.") from exc
@@ -85,25 +89,37 @@ def _import_document(state: AppState, actor: Actor, text: str) -> PlanImportResu
         raise Invalid(f"The document does not fit in a plan: {where}: {error['msg']}.") from exc
 
 
-@router.post("/import", openapi_extra={"requestBody": {"content": {"text/plain": {"example": IMPORT_EXAMPLE}}}})
-async def import_plan(request: Request, actor: ActorDep, state: StateDep) -> PlanImportResult:
-    """Read the plain text (UTF-8) of a plan document into a draft to review (admin); saves nothing.
+IMPORT_TYPES = ("text/plain", DOCX_TYPE, "application/pdf", "application/octet-stream")
+BINARY_BODY = {"schema": {"type": "string", "format": "binary"}}
 
-    Send the document as `text/plain`. The answer holds a `plan` body ready for `POST /plans`, the
-    assignments the document's responsible clauses suggest, and warnings for what was not found
-    (texts longer than a plan allows are cut, with a warning). A document over `import_max_bytes`
-    is refused with 413; one that takes longer than `import_timeout_seconds` to read, or that holds
-    more tasks than a plan, with 422. Reading runs in a worker thread: the service keeps answering.
+
+@router.post("/import", openapi_extra={"requestBody": {"required": True, "content": {
+    "text/plain": {"example": IMPORT_EXAMPLE}, DOCX_TYPE: BINARY_BODY, "application/pdf": BINARY_BODY,
+    "application/octet-stream": BINARY_BODY,
+}}})
+async def import_plan(request: Request, actor: ActorDep, state: StateDep) -> PlanImportResult:
+    """Read a plan document into a draft to review (admin); saves nothing.
+
+    Send the document as `text/plain` (UTF-8, UTF-16, Windows-1258, or text typed for the TCVN3 or VNI
+    fonts; a `charset` parameter is honoured), as a Word file (`.docx`), as a PDF with a text layer, or
+    as `application/octet-stream` to have its format recognised; other types are refused with 415. An
+    old Word file (`.doc`), a scanned PDF or any other file without readable text is refused with 422.
+    The answer holds a `plan` body ready for `POST /plans`, the assignments the document's responsible
+    clauses suggest, and warnings for what was not found (texts longer than a plan allows are cut, with
+    a warning). A document over `import_max_bytes` is refused with 413; one that takes longer than
+    `import_timeout_seconds` to read, or that holds more tasks than a plan, with 422. Reading runs in a
+    worker thread: the service keeps answering.
     """
     require_role(actor, Role.ADMIN)
+    content_type = request.headers.get("content-type")
+    media = (content_type or "").partition(";")[0].strip().lower()
+    if media and media not in IMPORT_TYPES:
+        raise Problem(415, f"A plan document is sent as one of: {', '.join(IMPORT_TYPES)}; not {media}.")
     raw = await _read_document(request, state.settings.import_max_bytes)
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Invalid("The document must be UTF-8 text.") from exc
-    if not text.strip():
-        raise Invalid("The document is empty.")
-    return await run_in_threadpool(_import_document, state, actor, text)
+        return await run_in_threadpool(_import_document, state, actor, raw, content_type)
+    except UnreadableDocument as exc:
+        raise Invalid(str(exc)) from exc
 
 
 @router.get("", response_model=Page[PlanPublic])

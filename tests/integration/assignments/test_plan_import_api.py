@@ -7,12 +7,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.assignments.plan_documents import document_text
 from shared.problems import PROBLEM_JSON
 from tests.integration.assignments.conftest import World
 
 pytestmark = pytest.mark.integration
 
 SEED = Path(__file__).resolve().parents[3] / "services" / "assignments" / "demo" / "ke-hoach-41-KH-DUK.txt"
+FORMATS = Path(__file__).resolve().parents[2] / "fixtures" / "plans" / "formats"
 TASK_CODES = ["II.1", "II.2", "II.2.a", "II.2.b", "II.2.c", "II.2.d", "II.2.e", "II.3", "III.1", "III.2"]
 
 
@@ -108,13 +110,24 @@ def test_an_empty_document_is_422(shared_world: World, content: bytes) -> None:
     problem(send(shared_world, content), 422, "empty")
 
 
-@pytest.mark.parametrize("content", [
-    "Số 41-KH/ĐUK".encode("utf-16"),
-    "Kế hoạch số 41".encode()[:-3] + b"\xc3\x28",
-    b"\xff\xfe\xfd",
-], ids=["utf-16", "broken-utf-8", "garbage"])
-def test_a_document_that_is_not_utf8_is_422(shared_world: World, content: bytes) -> None:
-    problem(send(shared_world, content), 422, "UTF-8")
+@pytest.mark.parametrize("copy", ["utf16le", "utf16be-nobom", "cp1258", "vni"])
+def test_the_seed_in_another_vietnamese_encoding_is_read_whatever_charset_it_claims(shared_world: World,
+                                                                                   copy: str) -> None:
+    content = (FORMATS / f"ke-hoach-41-KH-DUK.{copy}.txt").read_bytes()
+    result = shared_world.api.ok(send(shared_world, content), 200)  # sent as "charset=utf-8"
+    assert (result["plan"]["number"], result["plan"]["place"]) == ("41-KH/ĐUK", "Trà Vinh")
+    assert len(result["plan"]["tasks"]) == 10
+
+
+def test_utf8_with_a_broken_byte_is_read_as_utf8() -> None:
+    text = "KẾ HOẠCH\nSố 41-KH/ĐUK\nTrà Vinh, ngày 15 tháng 12 năm 2021\n" * 20
+    assert "Trà Vinh" in document_text(text.encode()[:-3] + b"\xc3\x28")
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01\x02\x03" * 100, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600],
+                         ids=["binary", "old-word"])
+def test_a_file_that_is_no_readable_document_is_422(shared_world: World, content: bytes) -> None:
+    problem(send(shared_world, content), 422, ".docx")
 
 
 def test_random_text_gives_warnings_and_no_invented_number(shared_world: World) -> None:

@@ -15,9 +15,11 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.transport.serialization import serialize_binary
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.assignments.app import create_app as create_assignments
+from services.assignments.plan_documents import DOCX_TYPE
 from services.assignments.settings import AssignmentsSettings
 from services.notifications.app import create_app as create_notifications
 from services.notifications.settings import NotificationsSettings
@@ -28,6 +30,12 @@ from tests.integration.assignments.conftest import Served, World
 pytestmark = pytest.mark.integration
 
 MAX_EXAMPLES = 12
+
+
+@schemathesis.serializer("application/pdf", DOCX_TYPE)
+def _binary_document(ctx: Any, value: Any) -> bytes:
+    """Word and PDF bodies for POST /plans/import: schemathesis has no serializer of its own for them."""
+    return serialize_binary(value)
 
 
 @dataclass(frozen=True)
