@@ -208,6 +208,7 @@ FIELD_RULES = (
     ("time", kw(r"^(?:thời gian|thời hạn|tiến độ)(?:\s+(?:thực hiện|hoàn thành|hoàn tất|triển khai))?\s*(?::|$)")),
     ("other", kw(r"^(?:sản phẩm|kết quả|hình thức|kinh phí)(?:\s+[^\W\d_]+){0,2}\s*:")),
 )
+PURPOSE_ITEM_RE = kw(r"^(?:mục tiêu|mục đích|yêu cầu|chỉ tiêu)(?:\s+(?:chung|cụ thể|tổng quát|chủ yếu))?\s*[:.]?\s*$")
 ROMAN_CELL_RE = re.compile(r"[IVXL]{1,6}\.?|[A-Z]\.?")
 SWALLOW_PARAGRAPHS = 15  # a task this long has probably eaten a list or a table
 MAX_LINE_WARNINGS = 5
@@ -754,6 +755,9 @@ def outline_tasks(section: str, paras: list[Para], ctx: Ctx, year: int | None) -
             intro.append(para.raw)
     tasks: list[TaskDraft] = []
     for index, (head, children) in enumerate(groups):
+        if PURPOSE_ITEM_RE.match(fold(head.body)):  # "1. Mục tiêu" inside a section of tasks
+            intro += [head.raw] + [child.raw for child in children]
+            continue
         code = ctx.unique(item_code(head, section, section, index))
         sub_ranks = [c.rank for c in children if top < c.rank < RANK_PLAIN]
         sub = min(sub_ranks) if sub_ranks else None

@@ -21,7 +21,7 @@ ORGAN_HEAD = (  # a body that can be given work, Party or State
     r"bộ\b(?!\s+(?:máy|phận|tiêu chí|chỉ số|hồ sơ|công cụ|luật|quy tắc|đội)\b)|bộ đội|"
     r"sở\b(?!\s+(?:hữu|thích|dĩ|trường)\b)|tổng cục|chi cục|cục\b|công an|quân sự|quân khu|tư lệnh|"
     r"kho bạc|ngân hàng|thanh tra|trung tâm|đài\b|báo\b(?!\s+cáo)|trường\b|viện\b|"
-    r"trung ương\s+(?:hội|đoàn)|tổ đảng|thông tấn xã|tổ trưởng|chủ nhiệm|trưởng đoàn|trưởng ban|thành viên|"
+    r"trung ương\s+(?:hội|đoàn)|hiệp hội|tổ đảng|thông tấn xã|tổ trưởng|chủ nhiệm|trưởng đoàn|trưởng ban|thành viên|"
     r"lãnh đạo các\s+(?:cơ quan|đơn vị|sở|bộ|ban)|đoàn đại biểu|đại biểu quốc hội|thường trực|"
     r"cơ quan|đơn vị|ngành\b|các\s+(?:ngành|địa phương|huyện|xã|tỉnh)\b"
 )
@@ -92,10 +92,20 @@ MAX_RESPONSIBLES = 40
 def _predicate(text: str, folded: str, start: int, stop: int) -> re.Match[str] | None:
     """The first duty verb in folded[start:stop] that is not part of a body's name ("Sở Xây dựng")."""
     while (verb := PREDICATE_RE.search(folded, start, stop)) is not None:
-        if not (text[verb.start()].isupper() and NAME_WORD_RE.search(folded, max(0, verb.start() - 12), verb.start())):
+        if not (text[verb.start()].isupper() and _inside_name(text, verb.start())):
             return verb
         start = verb.end()
     return None
+
+
+def _inside_name(text: str, pos: int) -> bool:
+    """True for a capitalised word inside a name or a list of names ("Sở Xây dựng", "…, Giao Minh"), not
+    one opening a clause ("Sở Du lịch\nChủ trì …")."""
+    before = text[max(0, pos - 40):pos].rstrip(" ")
+    if not before or before[-1] in ".:;\n-–+•(":
+        return False
+    last = before.split()[-1] if before.split() else ""
+    return before[-1] == "," or last[:1].isupper() or bool(NAME_WORD_RE.search(fold(before) + " "))
 
 
 def _subject_end(text: str, folded: str, pos: int) -> int | None:
@@ -128,13 +138,15 @@ def _name_end(text: str, start: int, stop: int) -> int | None:
     """Where a body's proper name ends when no duty verb follows it ("Bộ Chỉ huy Quân sự tỉnh tuần tra"):
     after its last capitalised word or locality word."""
     words = list(re.finditer(r"[^\s,.;]+", text[start:stop]))
-    end = None
+    end, capital = None, False
     for index, word in enumerate(words):
         if text[start + words[index - 1].end() if index else start:start + word.start()].strip(" "):
             break  # a comma or full stop ends the name
-        if _name_word(word.group()):
-            end = start + word.end()
-        elif not any(_name_word(w.group()) for w in words[index + 1:index + 3]):
+        if _name_word(word.group()) or capital:  # "Du lịch": a capital and the syllable after it
+            end, capital = start + word.end(), word.group()[:1].isupper()
+        elif any(_name_word(w.group()) for w in words[index + 1:index + 3]):
+            capital = False
+        else:
             break
     return end
 
