@@ -160,7 +160,7 @@ AUTHORITY_SUBJECT_RE = kw(
 ATTACHED_NOTE_RE = kw(r"^[(\[]?\s*(?:ban hành\s+)?kèm theo\b")
 ISSUED_WITH_RE = kw(r"\bban hành kèm theo\b|\bkèm theo (?:quyết định|nghị quyết) này\b")
 WRAPPER_KINDS = frozenset({"quyet_dinh", "nghi_quyet"})
-ANNEX_RE = kw(r"^phụ lục\b")
+ANNEX_RE = kw(r"^(?:phụ lục|danh mục)\b")
 PREAMBLE_RE = re.compile(r"^(?:Thực hiện|Căn cứ|Để|Nhằm)\b")
 REFERENCE_RE = kw(
     r"(?:chương trình|nghị quyết|chỉ thị|kế hoạch|kết luận|quyết định|hướng dẫn|thông tư|nghị định|công văn)"
@@ -370,9 +370,10 @@ def parse_title(lines: list[str], heading: int, draft: PlanDraft) -> int:
             index += 1
     while index < len(lines) and len(parts) < 8:
         line = lines[index]
-        if not line:  # a title goes on over a blank line only with a lower-case word
+        if not line:  # a title goes on over a blank line with a lower-case word, or in capitals
             after = next_line(lines, index)
-            if not parts or after is None or after > index + 2 or not lines[after][:1].islower():
+            caps = bool(parts) and after is not None and is_caps(parts[-1]) and is_caps(lines[after])
+            if not parts or after is None or after > index + 2 or not (lines[after][:1].islower() or caps):
                 break
             index = after
             continue
@@ -696,6 +697,11 @@ def build_tasks(section: str, paras: list[Para], ctx: Ctx, year: int | None) -> 
     table = table_tasks(section, rows, ctx, year) if rows else []
     if rows:
         paras = [p for p in paras if p.kind != "row"]
+        if not table and section == "PL" and paras:  # an annex table whose cells a converter scattered over lines
+            ctx.warn("table_garbled", f"section {section or '(none)'}: a table whose cells are scattered over "
+                     f"{len(paras)} loose lines was not read: enter its tasks by hand", section=section or "-",
+                     count=len(paras))
+            return [p.raw for p in paras], []
     intro, tasks = outline_tasks(section, paras, ctx, year)
     return intro, tasks + table
 
@@ -785,7 +791,9 @@ def row_cells(line: str) -> list[str]:
 
 
 def table_columns(cells: list[str]) -> dict[str, int] | None:
-    """Which column holds what, if these cells head a table of tasks."""
+    """Which column holds what, if these cells head a table of tasks (short cells naming its columns)."""
+    if any(len(cell) > 60 for cell in cells) or ROMAN_CELL_RE.fullmatch(cells[0]) or cells[0].rstrip(".").isdigit():
+        return None
     columns: dict[str, int] = {}
     for index, cell in enumerate(cells):
         folded = fold(cell)
@@ -839,7 +847,7 @@ def table_tasks(section: str, rows: list[Para], ctx: Ctx, year: int | None) -> l
         units = units_in_cell(values["lead"], "lead") + units_in_cell(values["support"], "support")
         if units:
             task.responsible = [ResponsibleDraft(**unit) for unit in units]
-        if values["time"]:
+        if values["time"] and parent is not None or values["time"] and number not in codes:
             task.deadline = cell_deadline(values["time"], year)
             task.ongoing = task.ongoing or bool(ONGOING_CELL_RE.match(fold(values["time"])))
             if task.deadline is None and not task.ongoing:
@@ -871,7 +879,7 @@ def parse_body(paras: list[Para], draft: PlanDraft, ctx: Ctx, implicit: bool, ye
             scopes[-1][1].append(para)
     for section, scope in scopes:
         code = section.code if section else ""
-        if section and section.kind not in TASK_SECTION_KINDS:
+        if section and section.kind not in TASK_SECTION_KINDS and not any(p.kind == "row" for p in scope):
             section.text = "\n".join(p.raw for p in scope)
         else:
             intro, tasks = build_tasks(code, scope, ctx, year)
@@ -923,6 +931,8 @@ def parse_recipients(lines: list[str], start: int, draft: PlanDraft, used: set[i
             parts.append([m["body"]])
         elif parts and line[:1].islower():
             parts[-1].append(line)
+        elif signature_line(line) and BULLET_RE.match(lines[next_line(lines, index) or index]):
+            continue  # the signature column read in between the recipients (a converted PDF)
         else:
             break
         used.add(index)
@@ -945,11 +955,22 @@ def parse_authority(lines: list[str], auth: int, draft: PlanDraft, used: set[int
         return auth  # "KT. CHỦ TỊ CH": letters a converter spaced apart
     draft.signing_authority = f"{prefix} {vn_case(rest)}"
     used.add(auth)
-    if title is None and (nxt := next_line(lines, auth)) is not None and is_title_line(lines, nxt):
+    if title is None and (nxt := next_unlisted(lines, auth)) is not None and is_title_line(lines, nxt):
         title, auth = lines[nxt], nxt
         used.add(nxt)
     draft.signer_title = vn_case(title) if title else None
     return auth
+
+
+def signature_line(line: str) -> bool:
+    """True for a line of a signature block: its authority or a title in capitals."""
+    return is_authority(line) or is_bare_title(line) or (is_caps(line) and len(line.split()) <= 6)
+
+
+def next_unlisted(lines: list[str], index: int) -> int | None:
+    """Index of the next non-blank line after index that is no recipient's bullet."""
+    return next((i for i in range(index + 1, min(len(lines), index + 8)) if lines[i] and not BULLET_RE.match(lines[i])),
+                None)
 
 
 def next_line(lines: list[str], index: int) -> int | None:
@@ -975,6 +996,8 @@ def parse_signer_name(lines: list[str], after: int, draft: PlanDraft, used: set[
         if not line or SIGNATURE_NOTE_RE.match(fold(line)):
             used.add(index)
             continue
+        if index in used or BULLET_RE.match(line) or NOI_NHAN_RE.match(fold(line)):
+            continue  # recipients read in between (a converted PDF)
         if looks_like_name(line) and not NOI_NHAN_RE.match(fold(line)):
             draft.signer_name = name_case(line)
             used.add(index)
@@ -1065,7 +1088,8 @@ def read_plan(text: str, *, timeout: float | None = None) -> tuple[PlanDraft, li
     used: set[int] = set()
     if heading is None:
         ctx.warn("kind_heading_not_found", "document kind heading not found")
-        body_like = (i for i, line in enumerate(lines) if len(line) > 100 or make_para(line).kind != "plain")
+        body_like = (i for i, line in enumerate(lines) if len(line) > 100 or make_para(line).kind != "plain"
+                     or (is_caps(line) and ANNEX_RE.match(fold(line))))  # an annex alone: "PHỤ LỤC II"
         header_end = body_start = min(next(body_like, len(lines)), HEADER_MAX_LINES)
     else:  # a decision issuing a plan: its header and signature, the plan's title and body
         header_end, body_start = heading, parse_title(lines, heading if attached is None else attached, draft)
@@ -1085,7 +1109,10 @@ def read_plan(text: str, *, timeout: float | None = None) -> tuple[PlanDraft, li
         if lines[index] and index not in used:
             ctx.warn_line("after the body", lines[index])
     if annex is not None:
-        paras += [p for p in paragraphs([line if i not in used else "" for i, line in enumerate(lines[annex:], annex)])]
+        annex_paras = paragraphs([line if i not in used else "" for i, line in enumerate(lines[annex:], annex)])
+        if annex_paras and not annex_paras[0].body_is_caps():  # a table straight after the signature
+            annex_paras.insert(0, make_para("PHỤ LỤC"))
+        paras += annex_paras
     if attached is None and heading is not None and issues_plan(lines[heading:body_end], draft):
         ctx.warn("attached_plan_not_found", "the decision issues a plan that is not in the text: its articles "
                  "are not tasks")

@@ -43,7 +43,11 @@ PREDICATE_RE = kw(
 # A verb right after one of these is part of a body's name ("Sở Xây dựng", "Ban Quản lý").
 NAME_WORD_RE = kw(r"(?:^|[ ])(?:sở|bộ|ban|cục|phòng|viện|trường|trung tâm|tổng cục|chi cục|hội|đài|báo)[ ]*$")
 DELEGATION_RE = kw(r"(?<!được )(?<!bàn )(?<!đã )(?<!ngoại )\b(?:giao(?!\s+thông)(?:\s+cho)?|đề nghị|yêu cầu)\s+")
-LEADING_RE = kw(r"(?:đối với|trách nhiệm của|nhiệm vụ của)\s+")  # a heading that names its unit
+LEADING_RE = kw(  # a list marker, a heading that names its unit, or a time before the subject
+    r"(?:(?:[-–—+•*]|[a-zđ]\)|\d{1,2}(?:\.\d{1,2})*\.?)\s+)?"
+    r"(?:(?:đối với|trách nhiệm của|nhiệm vụ của)\s+|(?:định kỳ|hằng năm|hàng năm|hằng quý|hàng quý|hằng tháng"
+    r"|hàng tháng|hằng tuần)\s*,\s*)?"
+)
 SUPPORT_RE = kw(r"\bphối hợp(?:\s+chặt chẽ)?(?:\s+với)?\s+")
 SUPPORT_AFTER_RE = kw(r"[\s,]*phối hợp\b")
 GENERIC_COMMITTEE_RE = kw(r"(?:các\s+)?cấp ủy(?:\s+các\s+cấp)?")
@@ -189,7 +193,7 @@ def is_generic_committee(name: str) -> bool:
     return bool(GENERIC_COMMITTEE_RE.fullmatch(fold(name)))
 
 
-def split_units(name: str) -> list[str]:
+def split_units(name: str, cell: bool = False) -> list[str]:
     """The bodies a phrase names: "Sở Tài chính, Sở Xây dựng" is two, "các Sở: Nội vụ, Tài chính"
     spreads its head, and "Các sở, ban, ngành" or "Sở Văn hóa, Thể thao và Du lịch" stay one."""
     name = name.strip(" ,;:.-–")
@@ -205,7 +209,8 @@ def split_units(name: str) -> list[str]:
     parts, start = [], 0
     for sep in SPLIT_RE.finditer(folded):
         after = sep.end()
-        if sep.start() > start and ENTITY_HEAD_RE.match(folded, after) and _names_another(name, start, after):
+        listed = cell and sep.group().strip() in ",;" and name[after:after + 1].isupper()  # "VTV, VOV, TTXVN"
+        if sep.start() > start and (listed or ENTITY_HEAD_RE.match(folded, after) and _names_another(name, start, after)):
             parts.append(name[start:sep.start()])
             start = after
     parts.append(name[start:])
@@ -240,7 +245,7 @@ def find_responsibles(text: str, folded: str | None = None) -> list[dict]:
     folded = fold(text) if folded is None else folded
     spans: list[tuple[int, int, str]] = []
     for pos in [0] + [m.end() for m in re.finditer("\n", folded)]:  # each paragraph's subject
-        if lead := LEADING_RE.match(folded, pos):
+        if (lead := LEADING_RE.match(folded, pos)) and lead.end() > pos:
             pos = lead.end()
         if (end := _subject_end(text, folded, pos)) is not None:
             spans.append((pos, end, "lead"))
@@ -294,8 +299,14 @@ def field_units(text: str) -> list[dict]:
 
 def units_in_cell(text: str, role: str) -> list[dict]:
     """The bodies named in a table cell ("Sở Nội vụ; các sở, ngành liên quan")."""
-    names = [_cut_at_duty(n) for line in text.split("\n") for n in split_units(line)]
-    return [_unit(name, role, []) for name in names[:MAX_RESPONSIBLES] if ENTITY_HEAD_RE.match(fold(name))]
+    names = [_cut_at_duty(n) for line in text.split("\n") for n in split_units(line, cell=True)]
+    return [_unit(name, role, []) for name in names[:MAX_RESPONSIBLES] if _names_a_body(name)]
+
+
+def _names_a_body(name: str) -> bool:
+    """True for a cell's piece that names a body: a known head, or a proper name or acronym ("VTV")."""
+    return bool(ENTITY_HEAD_RE.match(fold(name))) or (name[:1].isupper() and len(name) <= MAX_SUBJECT
+                                                       and not re.search(r"\d{4}|[.!?]$", name))
 
 
 def _cut_at_duty(name: str) -> str:
@@ -361,12 +372,17 @@ def find_deadline(text: str, folded: str | None = None, year: int | None = None)
         day = day_before_month(year_, month) if m["w"] == "trước" else month_end(year_, month)
         candidates.append((m.start(), day))
     for m in DEADLINE_YEAR_RE.finditer(folded):
-        if m["w"] is None and not re.match(r"\s*,", folded[m.end():]):
-            continue  # "Năm 2018, hoàn thành …" opens a sentence; a bare "năm 2018" is no deadline
+        if m["w"] in (None, "đến") and not (re.match(r"\s*,", folded[m.end():]) and _opens_sentence(folded, m.start())):
+            continue  # "Năm 2018, hoàn thành …", "Đến năm 2020, …" open a sentence; "… đến năm 2030" is a horizon
         year_ = int(m["y"]) - (m["w"] == "trước")
         candidates.append((m.start(), month_end(year_, 12)))
     valid = sorted((pos, day) for pos, day in candidates if day is not None)
     return valid[0][1] if valid else None
+
+
+def _opens_sentence(folded: str, pos: int) -> bool:
+    """True where a sentence, clause or list item starts."""
+    return bool(re.search(r"(?:^|[.;:\n(]|^[-+•*]|\n[-+•*])\s*$", folded[max(0, pos - 4):pos]) or pos == 0)
 
 
 def _alone(folded: str, match: re.Match[str]) -> bool:

@@ -433,6 +433,7 @@ def repair_layout(lines: list[str]) -> list[str]:
                 pieces = [part for piece in pieces for part in rule.split(piece)]
         for piece in pieces:
             out += _case_runs(piece) if _AUTHORITY_START_RE.match(piece) and not piece.isupper() else [piece]
+    out = [piece for line in out for piece in _end_matter_cells(line)]
     joined: list[str] = []
     for line in out:
         if joined and _LONE_LABEL_RE.fullmatch(joined[-1]) and line:
@@ -470,3 +471,17 @@ def _case_runs(line: str) -> list[str]:
     if not any(not caps and 2 <= len(run) <= 6 for run, caps in zip(runs, kinds, strict=True)):
         return [line]
     return [" ".join(run) for run in runs]
+
+
+_RECIPIENT_ITEM_RE = re.compile(r"\s+(?=[-–•]\s+\S)")
+
+
+def _end_matter_cells(line: str) -> list[str]:
+    """A recipients-and-signature table row ("| Nơi nhận: - A; - B | TM. … |") as its cells' lines, one
+    recipient a line."""
+    if "|" not in line or "Nơi nhận" not in line:
+        return [line]
+    out: list[str] = []
+    for cell in line.strip().strip("|").split("|"):
+        out += [piece.strip() for piece in _RECIPIENT_ITEM_RE.split(cell.strip()) if piece.strip()]
+    return out
