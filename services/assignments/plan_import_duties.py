@@ -210,7 +210,8 @@ def split_units(name: str, cell: bool = False) -> list[str]:
     for sep in SPLIT_RE.finditer(folded):
         after = sep.end()
         listed = cell and sep.group().strip() in ",;" and name[after:after + 1].isupper()  # "VTV, VOV, TTXVN"
-        if sep.start() > start and (listed or ENTITY_HEAD_RE.match(folded, after) and _names_another(name, start, after)):
+        named = ENTITY_HEAD_RE.match(folded, after) and _names_another(name, start, after)
+        if sep.start() > start and (listed or named):
             parts.append(name[start:sep.start()])
             start = after
     parts.append(name[start:])
