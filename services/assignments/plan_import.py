@@ -155,7 +155,7 @@ HEADER_JOINER_RE = kw(
 ORGAN_NAME_RE = kw(r"^(?:bộ|sở|cục|tổng cục|chi cục|ban|văn phòng|phòng|viện|học viện|trường|thanh tra|kho bạc)\s+")
 AUTHORITY_SUBJECT_RE = kw(
     r"^(?:ủy ban nhân dân|ubnd|hội đồng nhân dân|chủ tịch|bộ trưởng|thủ tướng|chính phủ|giám đốc|"
-    r"ban thường vụ|ban chấp hành|ban bí thư|bộ chính trị|thường trực)\b"
+    r"ban thường vụ|ủy ban thường vụ|ban chấp hành|ban bí thư|bộ chính trị|thường trực)\b"
 )
 ATTACHED_NOTE_RE = kw(r"^[(\[]?\s*(?:ban hành\s+)?kèm theo\b")
 ISSUED_WITH_RE = kw(r"\bban hành kèm theo\b|\bkèm theo (?:quyết định|nghị quyết) này\b")
@@ -811,7 +811,8 @@ def column(cells: list[str], columns: dict[str, int], name: str) -> str:
 
 def table_tasks(section: str, rows: list[Para], ctx: Ctx, year: int | None) -> list[TaskDraft]:
     """Tasks from the rows of tables whose header names a task column and a unit or time column."""
-    records: list[tuple[str, str | None, dict[str, str]]] = []  # (number, group number, cells by column)
+    records: list[tuple[str, str | None, dict[str, str]]] = []  # (number, its group's number, cells by column)
+    groups: set[int] = set()  # indexes of the group rows ("I | CÔNG TÁC TUYÊN TRUYỀN"): their cells repeat a title
     columns: dict[str, int] | None = None
     group: str | None = None
     for row in rows:
@@ -832,22 +833,24 @@ def table_tasks(section: str, rows: list[Para], ctx: Ctx, year: int | None) -> l
             continue
         if ROMAN_CELL_RE.fullmatch(number) or (not values["lead"] and not values["time"] and is_caps(values["task"])):
             group = number or str(len(records) + 1)
+            groups.add(len(records))
             records.append((group, None, values))
         else:
             records.append((number or str(len(records) + 1), group, values))
     tasks: list[TaskDraft] = []
     codes: dict[str, str] = {}
     base = section or "PL"
-    for number, parent, values in records:
+    for index, (number, parent, values) in enumerate(records):
         parent_code = codes.get(parent) if parent else None
         code = ctx.unique(join_code(parent_code or base, number.strip(". ")))
         if parent is None:
             codes[number] = code
         task = make_task(code, parent_code, section, [values["task"]], ctx, year)
-        units = units_in_cell(values["lead"], "lead") + units_in_cell(values["support"], "support")
+        units = [] if index in groups else (
+            units_in_cell(values["lead"], "lead") + units_in_cell(values["support"], "support"))
         if units:
             task.responsible = [ResponsibleDraft(**unit) for unit in units]
-        if values["time"] and parent is not None or values["time"] and number not in codes:
+        if values["time"] and index not in groups:
             task.deadline = cell_deadline(values["time"], year)
             task.ongoing = task.ongoing or bool(ONGOING_CELL_RE.match(fold(values["time"])))
             if task.deadline is None and not task.ongoing:

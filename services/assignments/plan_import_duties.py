@@ -20,10 +20,10 @@ ORGAN_HEAD = (  # a body that can be given work, Party or State
     r"ubkt|ubnd|hđnd|ubmttq|mttq|"
     r"bộ\b(?!\s+(?:máy|phận|tiêu chí|chỉ số|hồ sơ|công cụ|luật|quy tắc|đội)\b)|bộ đội|"
     r"sở\b(?!\s+(?:hữu|thích|dĩ|trường)\b)|tổng cục|chi cục|cục\b|công an|quân sự|quân khu|tư lệnh|"
-    r"kho bạc|ngân hàng|thanh tra|trung tâm|đài\b|báo\b(?!\s+cáo)|trường\b|viện\b|"
+    r"kho bạc|ngân hàng|thanh tra|trung tâm|đài\b|báo\b(?!\s+cáo)|trường\b(?!\s+hợp)|viện\b|"
     r"trung ương\s+(?:hội|đoàn)|hiệp hội|tổ đảng|thông tấn xã|tổ trưởng|chủ nhiệm|trưởng đoàn|trưởng ban|thành viên|"
     r"lãnh đạo các\s+(?:cơ quan|đơn vị|sở|bộ|ban)|đoàn đại biểu|đại biểu quốc hội|thường trực|"
-    r"cơ quan|đơn vị|ngành\b|các\s+(?:ngành|địa phương|huyện|xã|tỉnh)\b"
+    r"cơ quan(?!\s+có thẩm quyền)|đơn vị|ngành\b|các\s+(?:ngành|địa phương|huyện|xã|tỉnh)\b"
 )
 ENTITY_HEAD_RE = kw(rf"(?:các\s+)?(?:{ORGAN_HEAD})")
 PREDICATE_RE = kw(
@@ -33,12 +33,14 @@ PREDICATE_RE = kw(
     r"khẩn trương|nghiêm túc|phân công|bố trí|chủ trì|là cơ quan|cần|phải|xác định|tuyên truyền|"
     r"tổng hợp|ban hành|bám sát|sơ kết|tổng kết|vận động|gương mẫu|kịp thời|nghiên cứu|trực tiếp|"
     r"biên soạn|báo cáo|bảo đảm|đảm bảo|gửi|phổ biến|thẩm định|tiến hành|duy trì|nắm|đăng ký|"
-    r"lựa chọn|hỗ trợ|cung cấp|chuẩn bị|tham gia|thống nhất|đề xuất|kiện toàn|quản lý|nộp|"
+    r"lựa chọn|hỗ trợ|cung cấp|chuẩn bị|tham gia|thống nhất|đề xuất|kiện toàn|(?<!cơ quan )(?<!ban )quản lý|nộp|"
+    r"thành lập|lập|phát động|khảo sát|đánh giá|bảo tồn|trong|"
     r"(?<!ngoại )giao(?!\s+thông)|là đầu mối|làm đầu mối|có kế hoạch|tích cực|theo|trong phạm vi|"
     r"hằng năm|hàng năm|được giao|cập nhật|phát huy|để|nhằm|giúp(?! việc)|trong việc|trong quá trình|trên cơ sở|"
     r"đẩy nhanh|kể từ|trước ngày|vào)\b"
     r"|(?<!ban )\b(?:tham mưu|kiểm tra|chỉ đạo|giám sát)\b"
-    r"|(?<!ban )\btổ chức\b(?!\s+(?:đảng|đoàn thể|cơ sở đảng|chính trị))"
+    r"|(?<!ban )(?<!cơ quan )(?<!cơ quan, )\btổ chức\b"
+    r"(?!\s+(?:đảng|đoàn thể|cơ sở đảng|chính trị|hữu quan|có liên quan))"
 )
 # A verb right after one of these is part of a body's name ("Sở Xây dựng", "Ban Quản lý").
 NAME_WORD_RE = kw(r"(?:^|[ ])(?:sở|bộ|ban|cục|phòng|viện|trường|trung tâm|tổng cục|chi cục|hội|đài|báo)[ ]*$")
@@ -55,7 +57,11 @@ SHARED_HEAD_RE = kw(
     r"^(?:(?:các\s+)?(?P<head>sở|bộ|ban|cục|hội|đoàn thể)"
     r"|(?P<council>ubnd|ủy ban nhân dân)\s+các\s+(?P<level>xã|phường|huyện|thị trấn|quận))\s*:\s*(?P<rest>.+)$"
 )
-_TRAILING_JOINER_RE = re.compile(r"\s+(?:và|cùng|với)$")
+FIELD_LABEL_RE = kw(r"(?:thời gian|thời hạn|tiến độ|kinh phí|sản phẩm|kết quả)\b")
+BARE_KIND_RE = re.compile(r"(?:các\s+)?(?:đơn vị|địa phương|ngành|cơ quan)(?:\s+(?:có\s+)?liên quan)?[.;,]?")
+_ACRONYM_RE = re.compile(r"[A-ZĐ]{2,}[A-ZĐ&]*\b")
+_SECOND_ORGAN_RE = re.compile(r"(?<=[a-zà-ỹđ]) (?=(?:Bộ|Sở|Ủy ban|Ban) [A-ZĐÂÊÔƠƯ])")
+_TRAILING_JOINER_RE = re.compile(r"\s+(?:và|cùng|với|có|đã|sẽ|cần|phải)$")
 SPLIT_RE = kw(r"\s*(?:[,;]|\bvà\b|\bcùng\b|\bvới\b)\s*")
 OUTSIDE_UNIT = r"(?!\s+(?:tỉnh ủy|thành ủy|huyện ủy|quận ủy|thị ủy|trung ương))"
 UNIT_KIND_RULES = (
@@ -108,24 +114,26 @@ def _inside_name(text: str, pos: int) -> bool:
     before = text[max(0, pos - 40):pos].rstrip(" ")
     if not before or before[-1] in ".:;\n-–+•(":
         return False
-    last = before.split()[-1] if before.split() else ""
-    return before[-1] == "," or last[:1].isupper() or bool(NAME_WORD_RE.search(fold(before) + " "))
+    words = before.split()
+    last = words[-1] if words else ""
+    after_and = last == "và" and any(w[:1].isupper() for w in words[-3:-1])  # "Thương mại và Hỗ trợ …"
+    return before[-1] == "," or last[:1].isupper() or after_and or bool(NAME_WORD_RE.search(fold(before) + " "))
 
 
 def _subject_end(text: str, folded: str, pos: int) -> int | None:
     """End of a responsible unit's name starting at pos (it must end where a duty verb starts)."""
     head = ENTITY_HEAD_RE.match(folded, pos)
-    if not head:
-        return None
+    if not head or (folded.startswith(("thanh tra", "thường trực"), pos) and text[pos].islower()):
+        return None  # "thanh tra", "thường trực" in lower case are a verb and an adjective, not bodies
     start = head.end()
     if shared := SHARED_LIST_RE.match(folded, pos):  # "Các Sở: Nội vụ, Tài chính; Công an tỉnh rà soát"
         start = shared.end()
-    verb = _predicate(text, folded, start, pos + MAX_SUBJECT)
+    line_end = folded.find("\n", pos)
+    line_end = len(folded) if line_end < 0 else line_end  # a name does not run on to the next paragraph
+    verb = _predicate(text, folded, start, min(pos + MAX_SUBJECT, line_end))
     while shared and verb and verb.group() in ";:":
-        verb = _predicate(text, folded, verb.end(), pos + MAX_SUBJECT)
+        verb = _predicate(text, folded, verb.end(), min(pos + MAX_SUBJECT, line_end))
     if not verb:  # a heading naming its unit ("1. Sở Du lịch"), or a verb not in the list
-        line_end = folded.find("\n", pos)
-        line_end = len(folded) if line_end < 0 else line_end
         if pos < line_end <= pos + MAX_SUBJECT and folded[line_end - 1] not in ".;":
             return line_end
         return _name_end(text, start, min(line_end, pos + MAX_SUBJECT))
@@ -209,7 +217,7 @@ def split_units(name: str, cell: bool = False) -> list[str]:
     parts, start = [], 0
     for sep in SPLIT_RE.finditer(folded):
         after = sep.end()
-        listed = cell and sep.group().strip() in ",;" and name[after:after + 1].isupper()  # "VTV, VOV, TTXVN"
+        listed = cell and sep.group().strip() in ",;" and _ACRONYM_RE.match(name, after) is not None  # "VTV, VOV"
         named = ENTITY_HEAD_RE.match(folded, after) and _names_another(name, start, after)
         if sep.start() > start and (listed or named):
             parts.append(name[start:sep.start()])
@@ -222,12 +230,20 @@ def _names_another(name: str, start: int, after: int) -> bool:
     """True where a list of bodies names another one: after ";", a proper name ("…, Sở Xây dựng"),
     or "các …" after a proper name; not where a list of kinds goes on ("các chi bộ, đảng bộ cơ sở")."""
     separator = fold(name[start:after][-6:])
-    if name[after:after + 1].isupper() or ";" in separator or re.search(r"\b(?:và|cùng|với)\s*$", separator):
+    current = name[start:after].split()
+    proper = (len(current) > 1 and current[0][:1].isupper() and fold(current[0]) != "các"
+              and any(word[:1].isupper() for word in current[1:]))  # "Liên đoàn Lao động tỉnh"
+    bare_kind = not proper and BARE_KIND_RE.fullmatch(fold(name[after:]).strip())  # "… và đơn vị": kinds go on
+    and_list = re.search(r"\b(?:và|cùng|với)\s*$", separator) and not bare_kind
+    if name[after:after + 1].isupper() or ";" in separator or and_list:
         return True
+    if "," in separator and proper and re.match(
+            r"(?:bộ|sở|ban|ngành|cơ quan|đơn vị|địa phương)\s*,", fold(name[after:after + 16])):
+        return True  # "Bộ Tài chính, bộ, ngành liên quan": a name, then a list of kinds
     if "," in separator and fold(name[after:after + 4]) == "các ":
         return True
-    current = name[start:after]
-    return fold(name[after:after + 4]) == "các " and current[:1].isupper() and fold(current[:4]) != "các "
+    opening = name[start:after]
+    return fold(name[after:after + 4]) == "các " and opening[:1].isupper() and fold(opening[:4]) != "các "
 
 
 def _unit(name: str, role: str, actions: list[str]) -> dict:
@@ -286,6 +302,7 @@ def field_units(text: str) -> list[dict]:
     role = "lead"
     for line in text.split("\n"):
         line = re.sub(r"^\s*(?:[-–—+•*]|[a-zđ]\)|\d+(?:\.\d+)*\.?)\s*", "", line)
+        line = re.split(r"\s*-\s*(?:Thời gian|Tiến độ|Kinh phí|Sản phẩm)", line)[0]  # a next field glued on
         if label := FIELD_ROLE_RE.match(fold(line)):
             role = "support" if label["what"] == "phối hợp" else "lead"
             line = line[label.end():]
@@ -300,12 +317,25 @@ def field_units(text: str) -> list[dict]:
 
 def units_in_cell(text: str, role: str) -> list[dict]:
     """The bodies named in a table cell ("Sở Nội vụ; các sở, ngành liên quan")."""
+    text = _SECOND_ORGAN_RE.sub(_second_organ, text)
     names = [_cut_at_duty(n) for line in text.split("\n") for n in split_units(line, cell=True)]
     return [_unit(name, role, []) for name in names[:MAX_RESPONSIBLES] if _names_a_body(name)]
 
 
+def _second_organ(match: re.Match[str]) -> str:
+    """", " where a cell runs two names together ("… Truyền thông Bộ Khoa học …"), not in "… thuộc Bộ …"."""
+    words = match.string[:match.start()].split()[-2:]
+    joined = len(words) == 2 and words[0][:1].isupper() and fold(words[1]) not in _LINKS
+    return ", " if joined else " "
+
+
+_LINKS = frozenset({"thuộc", "của", "với", "và", "các", "cho", "tại", "trực"})
+
+
 def _names_a_body(name: str) -> bool:
     """True for a cell's piece that names a body: a known head, or a proper name or acronym ("VTV")."""
+    if FIELD_LABEL_RE.match(fold(name)):
+        return False  # "Thời gian thực hiện: …" run on after the units
     return bool(ENTITY_HEAD_RE.match(fold(name))) or (name[:1].isupper() and len(name) <= MAX_SUBJECT
                                                        and not re.search(r"\d{4}|[.!?]$", name))
 
@@ -337,10 +367,11 @@ DEADLINE_MONTH_RE = kw(
     r"\s+tháng\s+(?P<m>\d{1,2})\s*(?:/|năm\s+|-\s*)(?P<y>\d{4})"
 )
 DEADLINE_YEAR_RE = kw(
-    r"(?:\b(?P<w>trong|trước|hết|cuối|vào|hoàn thành(?:\s+trong)?|xong(?:\s+trong)?|chậm nhất(?:\s+là)?"
-    r"(?:\s+trong)?|đến hết|(?<!tầm nhìn )(?<!từ nay )(?<!\d )đến)\s+|(?:^|(?<=[\n(]))\s*)"
+    r"(?:\b(?P<w>(?<!hỗ trợ )(?<!thực hiện )trong|trước|hết|cuối|vào|hoàn thành(?:\s+trong)?|xong(?:\s+trong)?"
+    r"|chậm nhất(?:\s+là)?(?:\s+trong)?|đến hết|(?<!tầm nhìn )(?<!từ nay )(?<!\d )đến)\s+|(?:^|(?<=[\n(]))\s*)"
     r"năm\s+(?P<y>\d{4})(?!\s*[-–])"
 )
+HORIZON_YEARS = 12
 CELL_DAY_RE = kw(r"(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{4})")
 CELL_MONTH_RE = kw(r"(?:tháng\s+)?(?P<m>\d{1,2})\s*/\s*(?P<y>\d{4})")
 CELL_RANGE_RE = kw(r"(?:năm\s+|giai đoạn\s+)?(?:\d{4}\s*[-–—]\s*)?(?P<y>\d{4})")
@@ -377,7 +408,8 @@ def find_deadline(text: str, folded: str | None = None, year: int | None = None)
             continue  # "Năm 2018, hoàn thành …", "Đến năm 2020, …" open a sentence; "… đến năm 2030" is a horizon
         year_ = int(m["y"]) - (m["w"] == "trước")
         candidates.append((m.start(), month_end(year_, 12)))
-    valid = sorted((pos, day) for pos, day in candidates if day is not None)
+    horizon = year + HORIZON_YEARS if year else 9999  # "trung hòa các-bon vào năm 2050" is a vision, not a deadline
+    valid = sorted((pos, day) for pos, day in candidates if day is not None and day.year <= horizon)
     return valid[0][1] if valid else None
 
 

@@ -92,6 +92,7 @@ class Score:
     wrong_deadlines: list[str] = field(default_factory=list)  # deadlines read where the text sets another or none
     missed: list[str] = field(default_factory=list)  # identity fields empty without a warning
     notes: list[str] = field(default_factory=list)  # what was missed, to read when improving
+    unreadable: int = 0  # expected tasks in a scrambled table, warned and counted apart
 
     def add(self, other: Score) -> None:
         for name in ("tasks", "units", "deadlines"):
@@ -99,6 +100,7 @@ class Score:
         self.identity_right += other.identity_right
         self.identity_warned += other.identity_warned
         self.identity_fields += other.identity_fields
+        self.unreadable += other.unreadable
         self.invented += [f"{other.name}: {x}" for x in other.invented]
         self.wrong_deadlines += [f"{other.name}: {x}" for x in other.wrong_deadlines]
         self.missed += [f"{other.name}: {x}" for x in other.missed]
@@ -113,6 +115,7 @@ class Score:
             "identity_fields": self.identity_fields, "identity_invented": len(self.invented),
             "identity_missed": len(self.missed), "deadlines_wrong": len(self.wrong_deadlines),
             "tasks": f"{self.tasks.hits}/{self.tasks.expected} expected, {self.tasks.found} read",
+            "unreadable_tasks_warned": self.unreadable,
             "units": f"{self.units.hits}/{self.units.expected} expected, {self.units.found} read",
         }
 
@@ -161,10 +164,15 @@ def score_document(path: Path) -> Score:
     expected = json.loads(path.with_suffix(".expected.json").read_text(encoding="utf-8"))
     draft, notes = read_plan(path.read_text(encoding="utf-8-sig"))
     score = Score(path.stem)
-    score_identity(draft, expected["identity"], {note.code for note in notes}, score)
-    pairs = match_tasks(draft.tasks, expected["tasks"])
+    codes = {note.code for note in notes}
+    score_identity(draft, expected["identity"], codes, score)
+    readable = [t for t in expected["tasks"] if not t.get("unreadable")]
+    score.unreadable = len(expected["tasks"]) - len(readable)
+    if score.unreadable and "table_garbled" not in codes:
+        score.missed.append(f"{score.unreadable} unreadable tasks without a table_garbled warning")
+    pairs = match_tasks(draft.tasks, readable)
     matched = {id(task) for _, task in pairs if task is not None}
-    score.tasks = Tally(hits=len(matched), found=len(draft.tasks), expected=len(expected["tasks"]))
+    score.tasks = Tally(hits=len(matched), found=len(draft.tasks), expected=len(readable))
     for want, task in pairs:
         units = {(unit_key(u["name"]), u["role"]) for u in want.get("units", [])}
         got = {(unit_key(r.text), r.role) for r in task.responsible} if task else set()
