@@ -4,8 +4,10 @@ plan, annex task tables, State units and their phrasings, deadlines and targets 
 from datetime import date
 from pathlib import Path
 
+from services.assignments.models import Unit
 from services.assignments.plan_import import PlanDraft, TaskDraft, parse_plan, read_plan
 from services.assignments.plan_import_duties import find_deadline, find_targets, split_units
+from services.assignments.planning import suggest_assignments, suggest_units
 
 ANNEX_PLAN = (Path(__file__).resolve().parents[1] / "fixtures" / "plans" / "ke-hoach-ubnd-phu-luc-bang.txt")
 
@@ -239,3 +241,13 @@ def test_numeric_targets_become_indicators_with_their_comparison() -> None:
     found = find_targets("Tỷ lệ hộ nghèo giảm xuống dưới 2%; 100% cán bộ được tập huấn; tỷ lệ đô thị hóa đạt trên 30%.")
     assert [(t["value"], t["unit"], t["comparison"]) for t in found] == [
         (2.0, "%", "at_most"), (100.0, "%", "exactly"), (30.0, "%", "at_least")]
+
+
+def test_a_named_state_body_matches_the_unit_of_that_name_and_only_it() -> None:
+    draft = parse_plan("KẾ HOẠCH\nThử\n\nII. NHIỆM VỤ\n1. Giao Sở Nội vụ chủ trì, phối hợp với Sở Tài chính rà soát.\n")
+    units = [Unit(id=1, code="SNV", name="Sở Nội vụ tỉnh Trà Vinh", kind="state_agency"),
+             Unit(id=2, code="SXD", name="Sở Xây dựng tỉnh Trà Vinh", kind="state_agency")]
+    [suggested] = suggest_assignments(draft, units)
+    assert (suggested.role, suggested.unit_ids) == ("lead", [1])
+    assert [(u.name, u.kind, u.task_codes) for u in suggest_units(draft, units)] == [
+        ("Sở Tài chính", "state_agency", ["II.1"])]

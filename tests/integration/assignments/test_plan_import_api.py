@@ -141,3 +141,16 @@ def test_random_text_gives_warnings_and_no_invented_number(shared_world: World) 
     assert any("document number" in warning for warning in result["warnings"])
     assert any("Set the document number" in warning for warning in result["warnings"])
     assert result["plan"]["tasks"] == [] and result["suggested_assignments"] == []
+
+
+def test_a_state_plan_suggests_its_named_bodies_as_new_units_and_reads_its_targets(shared_world: World) -> None:
+    text = (Path(__file__).resolve().parents[2] / "fixtures" / "plans" / "ke-hoach-ubnd-phu-luc-bang.txt").read_text()
+    result = shared_world.api.ok(send(shared_world, text.encode()), 200)
+    units = {u["name"]: u for u in result["suggested_units"]}
+    assert units["Sở Thông tin và Truyền thông"]["kind"] == "state_agency"
+    assert units["Sở Xây dựng"]["task_codes"] == ["PL.I.2", "PL.II.1", "PL.II.2"]
+    assert "các tổ chức chính trị - xã hội tỉnh" not in units  # kinds of bodies, not one to add
+    urbanisation = next(t for t in result["plan"]["tasks"] if t["code"] == "PL.II.2")
+    assert urbanisation["kind"] == "ongoing" and urbanisation["due_on"] is None
+    assert [(i["target"], i["unit_of_measure"], i["comparison"]) for i in urbanisation["indicators"]] == [
+        (30.0, "%", "at_least")]
