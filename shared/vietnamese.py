@@ -109,6 +109,14 @@ IMPORT_WARNINGS = {
     "more_unclassified_lines": "Còn {count} dòng khác chưa xếp được, không liệt kê.",
     "number_missing": "Hãy điền số văn bản trước khi ban hành: không tìm thấy trong văn bản.",
     "assign_by_hand": "Nhiệm vụ {task}: không nhận ra đơn vị chịu trách nhiệm, hãy giao bằng tay.",
+    "text_before_header": "Bỏ qua {count} dòng đứng trước phần đầu văn bản (ví dụ chữ của trang web).",
+    "attached_plan_not_found": "Quyết định ban hành một kế hoạch không có trong tệp: các điều của quyết định "
+                               "không phải là nhiệm vụ; hãy nhập tệp có cả kế hoạch kèm theo.",
+    "task_swallows": "Nhiệm vụ {task} gồm {count} đoạn: hãy kiểm tra xem có danh sách hay bảng nào bị gộp vào không.",
+    "table_not_read": "Phần {section} có một bảng không có cột nhiệm vụ nên không được đọc.",
+    "table_garbled": "Phần {section} có một bảng bị vỡ (ô nằm rải rác trên {count} dòng) nên không được đọc: "
+                     "hãy nhập các nhiệm vụ của bảng bằng tay.",
+    "deadline_unread": "Nhiệm vụ {task}: chưa đọc được thời hạn «{line}».",
 }
 """The importer's warnings by code, in Vietnamese; {names} are the warning's values."""
 

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, LargeBinary, Text, UniqueConstraint, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -322,7 +322,8 @@ class Attachment(AssignmentsModel, table=True):
 
 
 class ImportResult(AssignmentsModel, table=True):
-    """What the importer reported on the draft it made (warnings, suggested assignments), kept until publishing."""
+    """What the importer reported on the draft it made (warnings, suggested assignments and units), kept until
+    publishing."""
 
     __tablename__ = "import_results"
 
@@ -333,5 +334,9 @@ class ImportResult(AssignmentsModel, table=True):
     suggestions: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False),
         description="[{task_code, role, responsible_text, unit_ids}]",
+    )
+    new_units: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default=text("'[]'")),
+        description="[{name, kind, task_codes}]: bodies the document names that no unit is",
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

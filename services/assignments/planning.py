@@ -1,6 +1,7 @@
 """Use cases for plans: creation, lifecycle, assignment of tasks, and import from a document."""
 
 import re
+from typing import NamedTuple
 
 from sqlmodel import Session, select
 
@@ -353,17 +354,28 @@ def create_imported_plan(session: Session, *, actor: Actor, result: PlanImportRe
     """Save an import's plan as a draft, with its warnings and suggestions kept for the review (admin)."""
     plan, tasks = create_plan(session, actor=actor, data=result.plan)
     session.add(ImportResult(plan_id=plan.id or 0, warnings=[w.model_dump() for w in result.warning_codes],
-                             suggestions=[s.model_dump(mode="json") for s in result.suggested_assignments]))
+                             suggestions=[s.model_dump(mode="json") for s in result.suggested_assignments],
+                             new_units=[u.model_dump(mode="json") for u in result.suggested_units]))
     return plan, tasks
 
 
-def import_review(session: Session, plan_id: int) -> tuple[list[ImportWarning], list[SuggestedAssignment]]:
-    """The warnings and suggested assignments of the import that made a draft, until it is published."""
+class ImportReview(NamedTuple):
+    """What an import left with its draft for the admin to review."""
+
+    warnings: list[ImportWarning]
+    suggestions: list[SuggestedAssignment]
+    new_units: list[SuggestedUnit]
+
+
+def import_review(session: Session, plan_id: int) -> ImportReview:
+    """The warnings, suggested assignments and new units of the import that made a draft, until it is published."""
     row = session.get(ImportResult, plan_id)
     if row is None:
-        return [], []
-    return ([ImportWarning.model_validate(w) for w in row.warnings],
-            [SuggestedAssignment.model_validate(s) for s in row.suggestions])
+        return ImportReview([], [], [])
+    return ImportReview([ImportWarning.model_validate(w) for w in row.warnings],
+                        [SuggestedAssignment.model_validate(s) for s in row.suggestions],
+                        [SuggestedUnit.model_validate(u) for u in row.new_units])
+
 
 
 def target_indicators(task: TaskDraft) -> list[IndicatorSpec]:

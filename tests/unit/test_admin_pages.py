@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from docx import Document
 from fastapi.testclient import TestClient
 
 from tests.unit.conftest import Api
@@ -147,3 +148,18 @@ def test_warnings_kept_in_vietnamese_and_tasks_corrected(admin_portal: tuple[Api
     assert client.post(f"{plan_path}/publish", headers=HTML, data={"csrf_token": token}).status_code == 303
     after = client.get(plan_path, headers=HTML).text
     assert "Lưu ý khi đọc văn bản" not in after and "Đề xuất giao nhiệm vụ" not in after
+
+
+def test_a_state_plan_in_word_lists_the_bodies_the_organisation_lacks(admin_portal: tuple[Api, TestClient, dict],
+                                                                      tmp_path: Path) -> None:
+    annex = Path(__file__).resolve().parents[1] / "fixtures" / "plans" / "ke-hoach-ubnd-phu-luc-bang.txt"
+    document = Document()
+    for line in annex.read_text(encoding="utf-8").splitlines():
+        document.add_paragraph(line)
+    document.save(tmp_path / "ke-hoach.docx")
+    _, client, _ = admin_portal
+    imported = upload(client, (tmp_path / "ke-hoach.docx").read_bytes(), "ke-hoach.docx")
+    page = imported.text  # type: ignore[attr-defined]
+    assert imported.status_code == 201, page  # type: ignore[attr-defined]
+    assert "chưa có trong hệ thống" in page
+    assert "Sở Thông tin và Truyền thông" in page and "Cơ quan nhà nước" in page and "PL.II.1" in page

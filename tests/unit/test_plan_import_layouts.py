@@ -1,6 +1,7 @@
 """The importer on the layouts offices receive besides the seed's: State headers, decisions issuing a
 plan, annex task tables, State units and their phrasings, deadlines and targets (issue 11)."""
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from services.assignments.models import Unit
 from services.assignments.plan_import import PlanDraft, TaskDraft, parse_plan, read_plan
 from services.assignments.plan_import_duties import find_deadline, find_targets, split_units
 from services.assignments.planning import suggest_assignments, suggest_units
+from shared.vietnamese import IMPORT_WARNINGS
 
 ANNEX_PLAN = (Path(__file__).resolve().parents[1] / "fixtures" / "plans" / "ke-hoach-ubnd-phu-luc-bang.txt")
 
@@ -251,3 +253,10 @@ def test_a_named_state_body_matches_the_unit_of_that_name_and_only_it() -> None:
     assert (suggested.role, suggested.unit_ids) == ("lead", [1])
     assert [(u.name, u.kind, u.task_codes) for u in suggest_units(draft, units)] == [
         ("Sở Tài chính", "state_agency", ["II.1"])]
+
+
+def test_every_warning_the_importer_gives_has_its_vietnamese_sentence() -> None:
+    root = Path(__file__).resolve().parents[2] / "services" / "assignments"
+    codes = set(re.findall(r'warn\("([a-z_]+)"', (root / "plan_import.py").read_text(encoding="utf-8")))
+    codes |= set(re.findall(r'code="([a-z_]+)"', (root / "planning.py").read_text(encoding="utf-8")))
+    assert len(codes) > 20 and codes <= set(IMPORT_WARNINGS)

@@ -50,6 +50,7 @@ UNIT_KINDS = [("bloc_committee", "Đảng ủy Khối"), ("grassroots_committee"
               ("party_cell", "Chi bộ"), ("advisory_board", "Ban tham mưu"),
               ("mass_organisation", "Đoàn thể"), ("state_agency", "Cơ quan nhà nước"),
               ("people_committee", "Ủy ban nhân dân"), ("external", "Đơn vị ngoài")]
+KIND_LABELS = dict(UNIT_KINDS)
 ROLES = [("unit_officer", "Cán bộ đơn vị"), ("supervisor", "Cán bộ theo dõi"), ("observer", "Người xem"),
          ("admin", "Quản trị")]
 NO_FILE = "Hãy chọn tệp văn bản kế hoạch (.docx, .pdf hoặc .txt)."
@@ -151,13 +152,15 @@ def _plan_page(request: Request, state: AppState, actor: Actor, plan_id: int, *,
                 session, actor=actor, filters=queries.AssignmentFilter(plan_id=plan_id), offset=0, limit=1000,
                 today=local_date(), soon_days=state.settings.due_soon_days)
             units = {u.id or 0: u.name for u in session.exec(select(Unit)).all()}
-            warnings, suggested = planning.import_review(session, plan_id)
+            warnings, suggested, new_units = planning.import_review(session, plan_id)
     except Problem as exc:
         return refuse(request, state, exc.status, exc.detail, "Không mở được kế hoạch", problem_message(exc))
     suggestions = _suggestions(suggested, {t.code: t.id or 0 for t in tasks}, units)
     codes = {t.id: t.code for t in tasks}
     return page(request, state, "admin_plan.html", f"Kế hoạch {plan.number}", status_code=status_code,
                 **_context(actor), plan=plan, tasks=tasks, assigned=assigned, suggestions=suggestions,
+                new_units=[{"name": u.name, "kind": KIND_LABELS.get(u.kind, u.kind), "tasks": ", ".join(u.task_codes)}
+                           for u in new_units],
                 warnings=[import_warning(w.code, w.params) for w in warnings], parent_codes=codes,
                 errors=errors or {}, values=values or {},
                 draft=plan.status == PlanStatus.DRAFT)
