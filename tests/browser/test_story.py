@@ -19,7 +19,7 @@ from tests.support.stack import ADMIN_TOKEN, Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
-SEED = ROOT / "services" / "assignments" / "demo" / "ke-hoach-41-KH-DUK.txt"
+SEED = ROOT / "tests" / "fixtures" / "plans" / "formats" / "ke-hoach-41-KH-DUK.pdf"  # the admin uploads the PDF
 ADMIN, SUPERVISOR, OFFICER = "quantri@example.vn", "lan.btg@example.vn", "binh.stc@example.vn"
 CELL = "Chi bộ Sở Tài chính"
 PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
