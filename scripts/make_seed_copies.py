@@ -14,15 +14,13 @@ from pathlib import Path
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
 from docx.shared import Pt
-from docx.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from services.assignments.legacy_fonts import TCVN3, VNI  # noqa: E402
+from services.reporting.documents.docx import no_borders  # noqa: E402
 
 SEED = ROOT / "services" / "assignments" / "demo" / "ke-hoach-41-KH-DUK.txt"
 OUT = ROOT / "tests" / "fixtures" / "plans" / "formats"
@@ -69,15 +67,6 @@ def to_cp1258(text: str) -> bytes:
 
 
 # -- Word and PDF -------------------------------------------------------------------------------
-def _no_borders(table: Table) -> None:
-    borders = OxmlElement("w:tblBorders")
-    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        element = OxmlElement(f"w:{edge}")
-        element.set(qn("w:val"), "nil")
-        borders.append(element)
-    table._tbl.tblPr.append(borders)
-
-
 def _fill(cell, lines: list[str], bold: int = 0) -> None:  # type: ignore[no-untyped-def]
     """Write `lines` into a table cell, centred, the first `bold` of them in bold."""
     for index, line in enumerate(lines):
@@ -112,7 +101,7 @@ def make_docx(seed: str, path: Path) -> None:
     style.font.name = "Times New Roman"
     style.font.size = Pt(13)
     header = document.add_table(rows=1, cols=2)
-    _no_borders(header)
+    no_borders(header)
     _fill(header.cell(0, 0), HEADER_LEFT, bold=3)
     _fill(header.cell(0, 1), HEADER_RIGHT, bold=1)
     for text in body_paragraphs(seed):
@@ -127,7 +116,7 @@ def make_docx(seed: str, path: Path) -> None:
         if text[:4] in {"I- M", "II- ", "III-"}:
             paragraph.runs[0].bold = True
     signature = document.add_table(rows=1, cols=2)
-    _no_borders(signature)
+    no_borders(signature)
     _fill(signature.cell(0, 0), recipients(seed))
     _fill(signature.cell(0, 1), SIGNATURE, bold=2)
     document.save(str(path))

@@ -51,7 +51,6 @@ LEADING_RE = kw(  # a list marker, a heading that names its unit, or a time befo
     r"|hàng tháng|hằng tuần)\s*,\s*)?"
 )
 SUPPORT_RE = kw(r"\bphối hợp(?:\s+chặt chẽ)?(?:\s+với)?\s+")
-SUPPORT_AFTER_RE = kw(r"[\s,]*phối hợp\b")
 GENERIC_COMMITTEE_RE = kw(r"(?:các\s+)?cấp ủy(?:\s+các\s+cấp)?")
 SHARED_HEAD_RE = kw(
     r"^(?:(?:các\s+)?(?P<head>sở|bộ|ban|cục|hội|đoàn thể)"

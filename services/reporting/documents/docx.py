@@ -61,7 +61,8 @@ def _para(container: object, text: str = "", *, bold: bool = False, italic: bool
     return p
 
 
-def _no_borders(table: Table) -> None:
+def no_borders(table: Table) -> None:
+    """Take the borders off a layout table (a header or signature laid out side by side)."""
     borders = OxmlElement("w:tblBorders")
     for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
         el = OxmlElement(f"w:{edge}")
@@ -178,7 +179,7 @@ def write_docx(d: ReportDocument) -> bytes:
     table_text.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
 
     header = doc.add_table(rows=1, cols=2)
-    _no_borders(header)
+    no_borders(header)
     left, right = header.rows[0].cells
     _cell_lines(left, [(d.superior, {}), (d.issuer, {"bold": True}), ("*", {}), (d.number, {})])
     _cell_lines(right, [("ĐẢNG CỘNG SẢN VIỆT NAM", {"bold": True, "underline": True, "size": 15}), ("", {}),
@@ -193,7 +194,7 @@ def write_docx(d: ReportDocument) -> bytes:
 
     _para(doc, "", space_after=6)
     sign = doc.add_table(rows=1, cols=2)
-    _no_borders(sign)
+    no_borders(sign)
     left, right = sign.rows[0].cells
     _cell_lines(left, [("Nơi nhận:", {"underline": True, "size": 14})] + [(r, {"size": 12}) for r in d.recipients],
                 align=WD_ALIGN_PARAGRAPH.LEFT)
