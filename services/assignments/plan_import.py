@@ -716,31 +716,46 @@ def field_kind(para: Para) -> str | None:
 
 def apply_fields(paras: list[Para]) -> list[Para]:
     """Fold field items ("Cơ quan chủ trì: …", "Thời gian thực hiện: …", and a "Nội dung, biện pháp"
-    label beside them) into the item they describe."""
+    label beside them) into the item they describe (in linear time: the items still open are a stack)."""
     kinds = [field_kind(p) for p in paras]
+    ranks = [p.rank for p in paras]
     out: list[Para] = []
+    open_items: list[Para] = []  # ranks strictly rising: the item each deeper one sits under
     index = 0
     while index < len(paras):
-        para, kind = paras[index], kinds[index]
-        owner = next((p for p in reversed(out) if p.rank < para.rank), None)
+        para, kind, rank = paras[index], kinds[index], ranks[index]
+        while open_items and open_items[-1].rank >= rank:
+            open_items.pop()
+        owner = open_items[-1] if open_items else None
         if kind is None or owner is None:
             out.append(para)
+            open_items.append(para)
             index += 1
             continue
         end = index + 1
-        while end < len(paras) and paras[end].rank > para.rank:
+        while end < len(paras) and ranks[end] > rank:
             end += 1
         if kind == "content":
-            siblings = (kinds[i] for i in range(end, len(paras)) if paras[i].rank == para.rank)
-            if any(k in ("units", "time") for k in siblings):
-                index += 1  # the label goes; its items become the owner's sub-items
-            else:
+            if not _has_field_sibling(kinds, ranks, end, rank):
                 out.append(para)
-                index += 1
+                open_items.append(para)
+            index += 1  # else the label goes and its items become the owner's sub-items
             continue
         owner.fields.append((kind, "\n".join(p.raw for p in paras[index:end])))
         index = end
     return out
+
+
+def _has_field_sibling(kinds: list[str | None], ranks: list[int], start: int, rank: int) -> bool:
+    """True when a units or time field follows at `rank` before the block under the owner ends."""
+    for index in range(start, len(ranks)):
+        if ranks[index] < rank:
+            return False
+        if ranks[index] == rank and kinds[index] in ("units", "time"):
+            return True
+        if ranks[index] == rank and kinds[index] is None:
+            return False  # an ordinary item: this level is a list of items, not of fields
+    return False
 
 
 def outline_tasks(section: str, paras: list[Para], ctx: Ctx, year: int | None) -> tuple[list[str], list[TaskDraft]]:

@@ -171,7 +171,8 @@ def test_tasks_keep_the_newest_plan_snapshots_indicators(engine: Engine) -> None
     with Session(engine) as s:
         task = s.get(ReportTask, 31)
         assert task is not None
-        assert task.indicators == [{"code": "CT1", "name": "Tỷ lệ", "unit_of_measure": "%", "target": 95.0}]
+        assert task.indicators == [{"code": "CT1", "name": "Tỷ lệ", "unit_of_measure": "%", "target": 95.0,
+                                    "comparison": "at_least"}]
 
 
 def test_a_review_report_keeps_its_texts(engine: Engine) -> None:

@@ -311,8 +311,10 @@ def test_indicators_are_checked_stored_and_published(world: World) -> None:
     plan = world.api.ok(world.as_("officer_a", "GET", f"/plans/{world.plan['id']}"), 200)
     indicators = {t["code"]: t["indicators"] for t in plan["tasks"]}["I.1"]
     assert indicators == [
-        {"code": "lop_tap_huan", "name": "Số lớp tập huấn", "unit_of_measure": "lớp", "target": 2},
-        {"code": "dang_vien", "name": "Số đảng viên được quán triệt", "unit_of_measure": "người", "target": None},
+        {"code": "lop_tap_huan", "name": "Số lớp tập huấn", "unit_of_measure": "lớp", "target": 2,
+         "comparison": "at_least"},  # the default: the achieved figure should reach the target
+        {"code": "dang_vien", "name": "Số đảng viên được quán triệt", "unit_of_measure": "người", "target": None,
+         "comparison": "at_least"},
     ]
     a_id = world.assignment["A"]["id"]
     changes = Changes(world)
