@@ -126,7 +126,7 @@ def make_relay(engine: Engine, broker: PlantrackBroker, settings: AssignmentsSet
     # a publish must end well inside the lease: the relay starts no row after 80 % of it
     return outbox_relay(
         engine, outbox_publisher(broker, timeout=lease / 5), batch_size=settings.relay_batch_size,
-        poll_interval=settings.relay_poll_interval, lease=timedelta(seconds=lease),
+        poll_interval=settings.relay_poll_interval, lease=timedelta(seconds=lease), in_flight=settings.relay_in_flight,
     )
 
 

@@ -49,6 +49,10 @@ class AssignmentsSettings(SessionSettings):
     relay_enabled: bool = Field(default=True, description="Run the outbox relay inside the API process.")
     relay_batch_size: int = 100
     relay_poll_interval: float = 0.5
+    relay_in_flight: int = Field(
+        default=100, ge=1,
+        description="Outbox rows a relay publishes at once, their confirms awaited together (1: one by one).",
+    )
     relay_lease_seconds: float = Field(
         default=10.0, gt=0,
         description="How long a relay holds the outbox rows it claimed: a relay that dies delays them this long.",

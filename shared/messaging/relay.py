@@ -42,7 +42,7 @@ def claim_batch(
     On PostgreSQL the select uses FOR UPDATE SKIP LOCKED, so concurrent workers never claim the
     same row; on SQLite the single-writer lock gives the same guarantee. The lease (moving
     `available_at` forward) means a worker that dies mid-way only delays its rows. Each returned
-    row's `available_at` is the lease end: the token `mark_sent`, `mark_failed` and `release` check.
+    row's `available_at` is the lease end: the token `mark_sent_many`, `mark_failed` and `release` check.
     """
     m: Any = model
     now = utcnow()
@@ -72,18 +72,19 @@ def _held(m: Any, lease: datetime | None) -> tuple[ColumnElement[bool], ...]:
     return () if lease is None else (m.sent_at.is_(None), m.available_at == lease)
 
 
-def mark_sent(
-    engine: Engine, model: type[SQLModel], row_id: int, sent_at: datetime, *, lease: datetime | None = None
-) -> bool:
-    """Record that a row was handled; with `lease`, only while the row is still ours.
-    Return whether the row was updated."""
+def mark_sent_many(engine: Engine, model: type[SQLModel], row_ids: list[int], sent_at: datetime, *,
+                   lease: datetime | None = None) -> int:
+    """Record that rows were handled, in one statement; with `lease`, only those still ours.
+    Return how many were updated."""
+    if not row_ids:
+        return 0
     m: Any = model
     with session_scope(engine) as session:
         result: Any = session.execute(
-            update(model).where(m.id == row_id, *_held(m, lease)).values(sent_at=sent_at)
+            update(model).where(m.id.in_(row_ids), *_held(m, lease)).values(sent_at=sent_at)
             .execution_options(synchronize_session=False)
         )
-        return bool(result.rowcount)
+        return int(result.rowcount or 0)
 
 
 def mark_failed(
@@ -142,6 +143,7 @@ class DueRowWorker(Generic[Row]):
         retry_cap: float = 30.0,
         where: tuple[ColumnElement[bool], ...] = (),
         park_column: str | None = None,
+        in_flight: int = 1,
     ) -> None:
         self.engine = engine
         self.model = model
@@ -153,6 +155,7 @@ class DueRowWorker(Generic[Row]):
         self.retry_cap = retry_cap
         self.where = where
         self.park_column = park_column
+        self.in_flight = max(1, in_flight)  # rows handled at once (publishes awaiting their confirms)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -182,39 +185,57 @@ class DueRowWorker(Generic[Row]):
                     log.warning(f"{self.name}: batch outlived its lease; releasing the rest",
                                 extra={"rows": len(pending)})
                     break
-                if await self._handle_one(pending[0]):
-                    done += 1
-                pending.pop(0)
+                chunk = pending[:self.in_flight]
+                done += await self._handle_chunk(chunk)
+                del pending[:len(chunk)]
         finally:
             if pending:
                 await self._release(pending)
         return done
 
-    async def _handle_one(self, row: Row) -> bool:
-        """Handle one claimed row and record the outcome while the lease is ours; True if sent."""
-        r: Any = row
-        row_id, lease = r.id, r.available_at
+    async def _handle_chunk(self, rows: list[Row]) -> int:
+        """Handle claimed rows at once (a publish each, their confirms awaited together), then record
+        the outcomes while the lease is ours: the successes in one statement. Return how many succeeded."""
+        outcomes = await asyncio.gather(*(self._attempt(row) for row in rows))
+        sent = [r for r, failure in zip(rows, outcomes, strict=True) if failure is None]
+        for row, failure in zip(rows, outcomes, strict=True):
+            if failure is not None:
+                await self._record_failure(row, failure)
+        if not sent:
+            return 0
+        lease = sent[0].available_at  # type: ignore[attr-defined]
+        ids = [r.id for r in sent]  # type: ignore[attr-defined]
+        marked = await asyncio.to_thread(mark_sent_many, self.engine, self.model, ids, utcnow(), lease=lease)
+        if marked < len(ids):
+            log.warning(f"{self.name}: lease lost before the outcome was recorded; rows left to their new holder",
+                        extra={"rows": len(ids) - marked, "worker": self.worker_id})
+        return marked
+
+    async def _attempt(self, row: Row) -> Exception | None:
+        """Handle one row; the failure, or None."""
         try:
             await self.handle(row)
-        except PermanentFailure as exc:
+        except Exception as exc:  # noqa: BLE001 - recorded by the caller: parked or retried later
+            return exc
+        self._attempts.succeeded()
+        return None
+
+    async def _record_failure(self, row: Row, exc: Exception) -> None:
+        """Park a row that can never succeed, or count the attempt and push the next one back."""
+        r: Any = row
+        row_id, lease = r.id, r.available_at
+        if isinstance(exc, PermanentFailure):
             log.error(f"{self.name}: permanent failure; row parked", extra={"row_id": row_id, "error": str(exc)})
             park = {self.park_column: utcnow()} if self.park_column else {}
-            if not await asyncio.to_thread(mark_failed, self.engine, self.model, row, str(exc),
-                                           cap=self.retry_cap, lease=lease, **park):
-                self._lost_lease(row_id)
-            return False
-        except Exception as exc:  # noqa: BLE001 - any other failure means "retry later"
+            recorded = await asyncio.to_thread(mark_failed, self.engine, self.model, row, str(exc),
+                                               cap=self.retry_cap, lease=lease, **park)
+        else:
             self._attempts.failed("attempt failed; will retry",
                                   row_id=row_id, attempts=r.attempts + 1, error=repr(exc))
-            if not await asyncio.to_thread(mark_failed, self.engine, self.model, row, repr(exc),
-                                           cap=self.retry_cap, lease=lease):
-                self._lost_lease(row_id)
-            return False
-        self._attempts.succeeded()
-        if not await asyncio.to_thread(mark_sent, self.engine, self.model, row_id, utcnow(), lease=lease):
+            recorded = await asyncio.to_thread(mark_failed, self.engine, self.model, row, repr(exc),
+                                               cap=self.retry_cap, lease=lease)
+        if not recorded:
             self._lost_lease(row_id)
-            return False
-        return True
 
     def _lost_lease(self, row_id: int) -> None:
         log.warning(f"{self.name}: lease lost before the outcome was recorded; row left to its new holder",

@@ -16,7 +16,7 @@ from shared.events import UnitCreatedV1, UnitPayload
 from shared.events.base import utcnow
 from shared.messaging import relay as relay_module
 from shared.messaging.outbox import OutboxMessage, add_event
-from shared.messaging.relay import claim_batch, mark_failed, mark_sent, outbox_relay
+from shared.messaging.relay import claim_batch, mark_failed, mark_sent_many, outbox_relay
 
 
 def _engine(url: str) -> Engine:
@@ -50,11 +50,11 @@ def check_lost_lease_changes_nothing(engine: Engine) -> None:
     (mine,) = claim_batch(engine, OutboxMessage, limit=10, lease=timedelta(0))
     (theirs,) = claim_batch(engine, OutboxMessage, limit=10, lease=timedelta(seconds=60))
     assert mine.id == theirs.id and mine.available_at != theirs.available_at
-    assert not mark_sent(engine, OutboxMessage, mine.id, utcnow(), lease=mine.available_at)  # type: ignore[arg-type]
+    assert not mark_sent_many(engine, OutboxMessage, [mine.id], utcnow(), lease=mine.available_at)  # type: ignore[list-item]
     assert not mark_failed(engine, OutboxMessage, mine, "too late", lease=mine.available_at)
     (row,) = outbox(engine)
     assert row.sent_at is None and row.attempts == 0 and row.last_error is None  # still B's, untouched
-    assert mark_sent(engine, OutboxMessage, theirs.id, utcnow(), lease=theirs.available_at)  # type: ignore[arg-type]
+    assert mark_sent_many(engine, OutboxMessage, [theirs.id], utcnow(), lease=theirs.available_at)  # type: ignore[list-item]
     assert outbox(engine)[0].sent_at is not None
 
 
@@ -95,16 +95,16 @@ async def test_rows_of_a_failed_batch_are_released_at_once(
     engine: Engine, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     add_events(engine, 3)
-    real = relay_module.mark_sent
+    real = relay_module.mark_sent_many
 
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(relay_module, "mark_sent", broken)
+    monkeypatch.setattr(relay_module, "mark_sent_many", broken)
     worker = outbox_relay(engine, lambda row: asyncio.sleep(0))  # a lease of 60 s
     with pytest.raises(RuntimeError):
         await worker.run_once()
-    monkeypatch.setattr(relay_module, "mark_sent", real)
+    monkeypatch.setattr(relay_module, "mark_sent_many", real)
     # not 60 s later: the next claim gets all three (the first was published, its outcome unknown)
     assert len(claim_batch(engine, OutboxMessage, limit=10, lease=timedelta(seconds=60))) == 3
 
