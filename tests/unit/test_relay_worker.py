@@ -313,3 +313,36 @@ async def test_notify_during_a_batch_is_not_lost(engine: Engine) -> None:
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=5.0)
+
+
+async def test_rows_in_flight_are_published_together_and_marked_sent_in_one_statement(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = add_events(engine, 7)
+    first_id = rows(engine)[0].id
+    in_flight, most = 0, 0
+
+    async def publish(row: OutboxMessage) -> None:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.01)  # a confirm on its way
+        in_flight -= 1
+        if row.id == first_id:
+            raise ConnectionError("nacked")
+
+    statements: list[int] = []
+    real = relay_module.mark_sent_many
+
+    def counted(engine: Engine, model: type[SQLModel], row_ids: list[int], *args, **kwargs) -> int:  # type: ignore[no-untyped-def]
+        statements.append(len(row_ids))
+        return real(engine, model, row_ids, *args, **kwargs)
+
+    monkeypatch.setattr(relay_module, "mark_sent_many", counted)
+    worker = outbox_relay(engine, publish, in_flight=4)
+    assert await worker.run_once() == 6
+    assert most == 4  # four confirms awaited at once, never more
+    assert statements == [3, 3]  # a statement per chunk, for its successes only
+    failed, *sent = rows(engine)
+    assert failed.sent_at is None and failed.attempts == 1 and "nacked" in failed.last_error
+    assert all(r.sent_at is not None for r in sent) and len(ids) == 7
