@@ -167,13 +167,18 @@ async def test_a_second_update_is_a_new_email(notifications: Service) -> None:
 async def test_status_change_for_an_unknown_unit_waits_for_the_directory(notifications: Service) -> None:
     event = status_event()
     async with TestRabbitBroker(notifications.broker) as br:
-        # the directory is empty: DirectoryNotReady is not the message's fault, so the consumer
-        # keeps the message and retries it in-process, without effects, until the units arrive
+        for unit in (BLOC, BOARD, OTHER_BLOC):  # the reporting unit (CELL) comes last, alone
+            await publish(br, UnitCreatedV1(payload=unit))
+        for official in OFFICIALS:
+            await publish(br, OfficialCreatedV1(payload=official))
+        # the unit is unknown: DirectoryNotReady is not the message's fault, so the consumer
+        # keeps the message and retries it in-process, without effects, until the unit arrives
         handling = asyncio.create_task(publish(br, event))
         await asyncio.sleep(1.0)
         assert not handling.done()
-        assert notifications.all(OutgoingEmail) == [] and notifications.all(ProcessedEvent) == []
-        await load_directory(br)
+        assert notifications.all(OutgoingEmail) == [] and event.event_id not in {
+            p.event_id for p in notifications.all(ProcessedEvent)}
+        await publish(br, UnitCreatedV1(payload=CELL))
         await asyncio.wait_for(handling, 10)
     assert len(notifications.all(OutgoingEmail)) == 2
     assert issubclass(DirectoryNotReady, DependencyNotReady)
