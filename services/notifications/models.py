@@ -4,7 +4,7 @@ chases, preferences, claimed occasions, digest items and outgoing emails."""
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -71,13 +71,18 @@ class DirectoryEntry(NotificationsModel, table=True):
     active: bool = True
 
 
+DUE = text("sent_at IS NULL AND failed_at IS NULL")
+
+
 class OutgoingEmail(NotificationsModel, table=True):
     """An email to send; written with the inbox row, sent by the mail worker."""
 
     __tablename__ = "outgoing_emails"
     # a row with no recipient is a warning: the unit it names could be reached by nobody
     __table_args__ = (UniqueConstraint("event_id", "recipient", "recipient_unit_id",
-                                       name="uq_outgoing_emails_event_recipient_unit"),)
+                                       name="uq_outgoing_emails_event_recipient_unit"),
+                      # what the mail sender claims: only the emails still to send, however long the history
+                      Index("ix_outgoing_emails_due", "id", postgresql_where=DUE, sqlite_where=DUE))
 
     id: int | None = Field(default=None, primary_key=True)
     event_id: UUID = Field(index=True)

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, Text
+from sqlalchemy import Column, DateTime, Index, Text, text
 from sqlmodel import Field, Session, SQLModel
 
 from shared.events.base import Event, utcnow
@@ -13,6 +13,9 @@ class OutboxMessage(SQLModel, table=True):
     """An event waiting to be (or already) published to RabbitMQ."""
 
     __tablename__ = "outbox"
+    # what the relay claims: only the rows still to publish, however long the history
+    __table_args__ = (Index("ix_outbox_due", "id", postgresql_where=text("sent_at IS NULL"),
+                            sqlite_where=text("sent_at IS NULL")),)
 
     id: int | None = Field(default=None, primary_key=True)
     event_id: UUID = Field(unique=True)
