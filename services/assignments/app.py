@@ -127,6 +127,7 @@ def make_relay(engine: Engine, broker: PlantrackBroker, settings: AssignmentsSet
     return outbox_relay(
         engine, outbox_publisher(broker, timeout=lease / 5), batch_size=settings.relay_batch_size,
         poll_interval=settings.relay_poll_interval, lease=timedelta(seconds=lease), in_flight=settings.relay_in_flight,
+        retention=timedelta(days=settings.outbox_retention_days),
     )
 
 

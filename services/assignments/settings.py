@@ -49,6 +49,10 @@ class AssignmentsSettings(SessionSettings):
     relay_enabled: bool = Field(default=True, description="Run the outbox relay inside the API process.")
     relay_batch_size: int = 100
     relay_poll_interval: float = 0.5
+    outbox_retention_days: float = Field(
+        default=7, gt=0,
+        description="Published outbox rows older than this are deleted (reporting's archive keeps the events).",
+    )
     relay_in_flight: int = Field(
         default=100, ge=1,
         description="Outbox rows a relay publishes at once, their confirms awaited together (1: one by one).",

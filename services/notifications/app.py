@@ -45,7 +45,7 @@ def create_app(settings: NotificationsSettings | None = None) -> ConsumerAPI:
         lease=timedelta(seconds=settings.smtp_timeout + 5),
         poll_interval=settings.send_poll_interval, retry_cap=settings.send_retry_cap,
         where=(OutgoingEmail.failed_at.is_(None),),  # type: ignore[union-attr]
-        park_column="failed_at",
+        park_column="failed_at", retention=timedelta(days=settings.sent_email_retention_days),
     )
     room = Mailroom(engine, settings)
     scanner = Scanner(room, worker.notify)

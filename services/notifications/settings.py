@@ -102,6 +102,9 @@ class NotificationsSettings(SessionSettings):
     send_poll_interval: float = 1.0
     send_retry_cap: float = Field(default=300.0, gt=0, description="Longest wait, in seconds, between two "
                                                                    "attempts to send an email while SMTP fails.")
+    sent_email_retention_days: float = Field(
+        default=90, gt=0, description="Sent emails older than this are deleted (failed ones are kept for a person).",
+    )
     graceful_timeout: float = 30.0
     log_level: str = Field(
         default="INFO", validation_alias=AliasChoices("PLANTRACK_NOTIFICATIONS_LOG_LEVEL", "PLANTRACK_LOG_LEVEL")

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Engine, func, select, update
+from sqlalchemy import ColumnElement, Engine, delete, func, select, update
 from sqlmodel import Session, SQLModel
 
 from shared.db import is_postgres, session_scope
@@ -119,6 +119,20 @@ def release(engine: Engine, model: type[SQLModel], row_ids: list[int], lease: da
         return int(result.rowcount or 0)
 
 
+def prune_sent(engine: Engine, model: type[SQLModel], before: datetime, *, chunk: int = 5000) -> int:
+    """Delete the rows handled before `before`, `chunk` at a time (short transactions); return how many."""
+    m: Any = model
+    removed = 0
+    while True:
+        with session_scope(engine) as session:
+            old = select(m.id).where(m.sent_at.is_not(None), m.sent_at < before).limit(chunk)
+            result: Any = session.execute(delete(model).where(m.id.in_(old.scalar_subquery())))
+            count = int(result.rowcount or 0)
+        removed += count
+        if count < chunk:
+            return removed
+
+
 def pending_count(engine: Engine, model: type[SQLModel] = OutboxMessage) -> int:
     """Rows not yet handled."""
     m: Any = model
@@ -144,6 +158,8 @@ class DueRowWorker(Generic[Row]):
         where: tuple[ColumnElement[bool], ...] = (),
         park_column: str | None = None,
         in_flight: int = 1,
+        retention: timedelta | None = None,
+        prune_every: float = 600.0,
     ) -> None:
         self.engine = engine
         self.model = model
@@ -156,6 +172,9 @@ class DueRowWorker(Generic[Row]):
         self.where = where
         self.park_column = park_column
         self.in_flight = max(1, in_flight)  # rows handled at once (publishes awaiting their confirms)
+        self.retention = retention  # handled rows older than this are deleted (None: kept)
+        self.prune_every = prune_every
+        self._pruned_at = 0.0
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -251,6 +270,19 @@ class DueRowWorker(Generic[Row]):
             log.debug(f"{self.name}: could not release {len(ids)} rows; they wait for their lease",
                       extra={"error": repr(exc)})
 
+    async def _prune(self) -> None:
+        """Delete handled rows past the retention, every `prune_every` seconds, when idle."""
+        if self.retention is None or time.monotonic() - self._pruned_at < self.prune_every:
+            return
+        self._pruned_at = time.monotonic()
+        try:
+            removed = await asyncio.to_thread(prune_sent, self.engine, self.model, utcnow() - self.retention)
+        except Exception as exc:  # noqa: BLE001 - the next prune tries again
+            log.warning(f"{self.name}: pruning handled rows failed", extra={"error": repr(exc)})
+            return
+        if removed:
+            log.info(f"{self.name}: handled rows past their retention deleted", extra={"rows": removed})
+
     async def run(self, stop: asyncio.Event) -> None:
         """Loop until `stop` is set: drain due rows, then sleep until notified or polled."""
         self._loop = asyncio.get_running_loop()
@@ -265,6 +297,7 @@ class DueRowWorker(Generic[Row]):
                 self._iterations.succeeded()
                 if handled == self.batch_size:
                     continue
+                await self._prune()
             waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
             await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:

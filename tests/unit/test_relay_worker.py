@@ -8,7 +8,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, SQLModel, select
 
 from services.notifications.models import NotificationsModel, OutgoingEmail
@@ -17,7 +17,14 @@ from shared.events import UnitCreatedV1, UnitPayload
 from shared.events.base import utcnow
 from shared.messaging import relay as relay_module
 from shared.messaging.outbox import OutboxMessage, add_event, backoff
-from shared.messaging.relay import DueRowWorker, PermanentFailure, claim_batch, outbox_relay, pending_count
+from shared.messaging.relay import (
+    DueRowWorker,
+    PermanentFailure,
+    claim_batch,
+    outbox_relay,
+    pending_count,
+    prune_sent,
+)
 
 
 @pytest.fixture
@@ -346,3 +353,20 @@ async def test_rows_in_flight_are_published_together_and_marked_sent_in_one_stat
     failed, *sent = rows(engine)
     assert failed.sent_at is None and failed.attempts == 1 and "nacked" in failed.last_error
     assert all(r.sent_at is not None for r in sent) and len(ids) == 7
+
+
+async def test_handled_rows_past_their_retention_are_pruned_and_the_rest_kept(engine: Engine) -> None:
+    add_events(engine, 4)
+    old, recent, due, _ = rows(engine)
+    with session_scope(engine) as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == old.id)  # type: ignore[arg-type]
+                        .values(sent_at=utcnow() - timedelta(days=9)))
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == recent.id)  # type: ignore[arg-type]
+                        .values(sent_at=utcnow() - timedelta(days=2)))
+    assert prune_sent(engine, OutboxMessage, utcnow() - timedelta(days=7), chunk=1) == 1
+    assert [r.id for r in rows(engine)] == [recent.id, due.id, due.id + 1]
+
+    worker = outbox_relay(engine, Recorder(), retention=timedelta(days=1), prune_every=0)
+    assert await worker.run_once() == 2  # the two unsent rows
+    await worker._prune()
+    assert [r.id for r in rows(engine)] == [due.id, due.id + 1]  # sent just now: within the retention
