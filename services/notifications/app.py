@@ -62,6 +62,7 @@ def create_app(settings: NotificationsSettings | None = None) -> ConsumerAPI:
         finally:
             stop.set()
             await asyncio.gather(*tasks)
+            await sender.close()
             engine.dispose()
             log.info("notifications service stopped")
 

@@ -4,6 +4,7 @@ import asyncio
 import io
 import logging
 import re
+import time
 import unicodedata
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
@@ -28,6 +29,7 @@ _URL = re.compile(r"^https?://[\x21-\x7e]+$")  # printable ASCII, no spaces
 AUTH_CODES = frozenset({530, 534, 535, 538})  # authentication required / failed: the operator's to fix
 # refusals of the session rather than of this message (e.g. a blocked client address): retried
 SESSION_ERRORS = (aiosmtplib.SMTPConnectResponseError, aiosmtplib.SMTPHeloError)
+IDLE_SECONDS = 30.0  # a connection idle longer is closed and opened anew, before servers time it out
 WIRE = POLICY.clone(linesep="\r\n")
 
 
@@ -111,6 +113,9 @@ class SmtpSender:
 
     def __init__(self, settings: NotificationsSettings) -> None:
         self.settings = settings
+        self._smtp: aiosmtplib.SMTP | None = None  # kept open between emails: connecting costs more than sending
+        self._used_at = 0.0
+        self._lock = asyncio.Lock()
 
     def _client(self) -> aiosmtplib.SMTP:
         s = self.settings
@@ -122,15 +127,52 @@ class SmtpSender:
             username=s.smtp_username or None, password=s.smtp_password if s.smtp_username else None,
         )
 
+    async def close(self) -> None:
+        """Close the kept connection, if any (politely, QUIT, when the server still listens)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            async with asyncio.timeout(self.settings.smtp_timeout):
+                await smtp.quit()
+        except Exception:  # noqa: BLE001 - a connection that is gone is closed enough
+            smtp.close()
+
+    async def _connection(self) -> tuple[aiosmtplib.SMTP, bool]:
+        """The kept connection (True: reused), or a new one: after an idle spell servers drop it."""
+        if self._smtp is not None and self._smtp.is_connected and time.monotonic() - self._used_at < IDLE_SECONDS:
+            return self._smtp, True
+        await self.close()
+        smtp = self._client()
+        await smtp.connect()
+        self._smtp = smtp
+        return smtp, False
+
+    async def _deliver(self, envelope_from: str, recipient: str, message: bytes) -> None:
+        """Send over the kept connection; one that turns out dead is replaced once at once."""
+        smtp, reused = await self._connection()
+        try:
+            await smtp.sendmail(envelope_from, [recipient], message)
+        except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+            if not reused:
+                raise
+            await self.close()
+            smtp, _ = await self._connection()
+            await smtp.sendmail(envelope_from, [recipient], message)
+        self._used_at = time.monotonic()
+
     async def send(self, row: OutgoingEmail) -> None:
         """Send one row; raises PermanentFailure if it can never be sent, anything else to retry."""
         message = build_message(row, self.settings.mail_from)
         envelope_from = parseaddr(self.settings.mail_from)[1]
         try:
             # the whole exchange within smtp_timeout: the row's lease is only a little longer
-            async with asyncio.timeout(self.settings.smtp_timeout):
-                async with self._client() as smtp:
-                    await smtp.sendmail(envelope_from, [envelope_address(row.recipient)], wire_bytes(message))
+            async with self._lock, asyncio.timeout(self.settings.smtp_timeout):
+                try:
+                    await self._deliver(envelope_from, envelope_address(row.recipient), wire_bytes(message))
+                except BaseException:
+                    await asyncio.shield(self.close())  # whatever state the session is in, start afresh
+                    raise
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
             if exc.recipients and all(500 <= r.code < 600 for r in exc.recipients):

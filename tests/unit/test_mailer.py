@@ -255,3 +255,19 @@ def test_an_internationalised_domain_goes_out_as_punycode() -> None:
     message = build_message(_full(recipient="lan@trà-vinh.vn"), "plantrack <a@b.vn>")
     address = message["To"].addresses[0].addr_spec
     assert address.startswith("lan@xn--tr-vinh-") and address.isascii()
+
+
+async def test_one_connection_carries_many_emails_and_a_dropped_one_is_replaced(tmp_path: Path) -> None:
+    port = _free_port()
+    sender = SmtpSender(_settings(tmp_path, port))
+    with SmtpServer(port) as smtp:
+        for n in range(3):
+            await sender.send(_email(f"can-bo-{n}@travinh.gov.vn"))
+        first = sender._smtp
+        assert first is not None and first.is_connected  # the three went over one connection
+        assert len(smtp.mailbox.wait_for(3)) == 3
+        first.close()  # the server side hangs up, say, between two emails
+        await sender.send(_email("lan@travinh.gov.vn"))
+        assert sender._smtp is not first and len(smtp.mailbox.wait_for(4)) == 4  # sent at once, not retried later
+        await sender.close()
+        assert sender._smtp is None
