@@ -660,7 +660,8 @@ def item_code(para: Para, base: str, section_code: str, index: int) -> str:
 
 
 def make_task(code: str, parent: str | None, section: str, texts: list[str], ctx: Ctx,
-              year: int | None = None, fields: list[tuple[str, str]] | None = None) -> TaskDraft:
+              year: int | None = None, fields: list[tuple[str, str]] | None = None,
+              has_subtasks: bool = False) -> TaskDraft:
     """Build a TaskDraft from its own paragraphs (a text too long for a task is cut first)."""
     checkpoint()
     if len(texts) > SWALLOW_PARAGRAPHS:
@@ -681,7 +682,7 @@ def make_task(code: str, parent: str | None, section: str, texts: list[str], ctx
         elif kind == "time":
             deadline = time_deadline(value, year) or deadline
             ongoing = ongoing or bool(ONGOING_FIELD_RE.search(fold(value)))
-    if parent is None and not responsible:
+    if parent is None and not responsible and not has_subtasks:  # sub-tasks name their own units
         ctx.warn("no_responsible_unit", f"task {code}: no responsible unit recognised", task=code)
     return TaskDraft(
         code=code, parent_code=parent, section_code=section,
@@ -793,7 +794,7 @@ def outline_tasks(section: str, paras: list[Para], ctx: Ctx, year: int | None) -
             else:
                 own.append(child.body if child.kind == "plain" else child.raw)
                 fields.extend(child.fields)
-        tasks.append(make_task(code, None, section, own, ctx, year, fields))
+        tasks.append(make_task(code, None, section, own, ctx, year, fields, has_subtasks=bool(subs)))
         for sub_index, (child, texts, sub_fields) in enumerate(subs):
             sub_code = ctx.unique(item_code(child, code, section, sub_index))
             tasks.append(make_task(sub_code, code, section, texts, ctx, year, sub_fields))
@@ -860,7 +861,7 @@ def table_tasks(section: str, rows: list[Para], ctx: Ctx, year: int | None) -> l
         code = ctx.unique(join_code(parent_code or base, number.strip(". ")))
         if parent is None:
             codes[number] = code
-        task = make_task(code, parent_code, section, [values["task"]], ctx, year)
+        task = make_task(code, parent_code, section, [values["task"]], ctx, year, has_subtasks=index in groups)
         units = [] if index in groups else (
             units_in_cell(values["lead"], "lead") + units_in_cell(values["support"], "support"))
         if units:
