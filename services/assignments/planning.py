@@ -3,7 +3,7 @@
 import re
 from typing import NamedTuple
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.assignments import audit, domain
 from services.assignments.access import require_role, subtree
@@ -283,20 +283,20 @@ def assign(session: Session, *, actor: Actor, plan_id: int, data: AssignmentCrea
     if task.kind == domain.TaskKind.ONGOING and data.due_on is not None:
         raise Invalid(f"Task {task.code} is ongoing (thường xuyên): it has no due date.")
     due_on = None if task.kind == domain.TaskKind.ONGOING else (data.due_on or task.due_on)
-    created = []
-    for unit_id in data.unit_ids:
-        unit = session.get(Unit, unit_id)
-        if unit is None:
-            raise NotFound("Unit", unit_id)
-        exists = session.exec(
-            select(Assignment).where(Assignment.task_id == task.id, Assignment.unit_id == unit_id)
-        ).first()
-        if exists is not None:
-            raise Conflict(f"Task {task.code} is already assigned to unit {unit.code}.")
-        assignment = Assignment(plan_id=plan_id, task_id=task.id or 0, unit_id=unit_id,
-                                role=data.role, due_on=due_on)
-        session.add(assignment)
-        session.flush()
+    # set-based: one read of the units, one of the task's assignments, one insert of them all
+    units = {u.id: u for u in session.exec(select(Unit).where(col(Unit.id).in_(data.unit_ids))).all()}
+    if missing := [u for u in data.unit_ids if u not in units]:
+        raise NotFound("Unit", missing[0])
+    taken = set(session.exec(select(Assignment.unit_id).where(
+        Assignment.task_id == task.id, col(Assignment.unit_id).in_(data.unit_ids))).all())
+    if clash := [u for u in data.unit_ids if u in taken]:
+        raise Conflict(f"Task {task.code} is already assigned to unit {units[clash[0]].code}.")
+    created = [Assignment(plan_id=plan_id, task_id=task.id or 0, unit_id=unit_id, role=data.role, due_on=due_on)
+               for unit_id in data.unit_ids]
+    session.add_all(created)
+    session.flush()
+    for assignment in created:
+        unit, unit_id = units[assignment.unit_id], assignment.unit_id
         event = AssignmentCreatedV1(
             correlation_id=actor.correlation_id, occurred_at=assignment.created_at,  # the day it was assigned on
             payload=AssignmentCreatedPayload(
@@ -310,7 +310,6 @@ def assign(session: Session, *, actor: Actor, plan_id: int, data: AssignmentCrea
                      entity_id=assignment.id, changes={"task": task.code, "unit": unit.code,
                                                        "role": data.role, "due_on": due_on},
                      event=event)
-        created.append(assignment)
     return created
 
 
