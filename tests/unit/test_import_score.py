@@ -31,10 +31,14 @@ def test_tasks_units_and_deadlines_over_all_documents() -> None:
 
 
 def test_a_2_mb_document_parses_in_under_2_seconds() -> None:
+    """The best of three parses: a full CI run once measured 2.07 s for a parse that takes about 1 s
+    on a quiet machine (another process busy on one of the two cores); the parser's own speed is the bar."""
     text = big_document(2.0)
     assert len(text.encode("utf-8")) > 2_000_000
-    start = time.perf_counter()
-    draft = parse_plan(text)
-    elapsed = time.perf_counter() - start
+    timings = []
+    for _ in range(3):
+        start = time.perf_counter()
+        draft = parse_plan(text)
+        timings.append(time.perf_counter() - start)
     assert len(draft.tasks) > 1000
-    assert elapsed < 2.0, f"{elapsed:.2f} s"
+    assert min(timings) < 2.0, [f"{t:.2f} s" for t in timings]
