@@ -555,10 +555,9 @@ def table_cells(lines: list[str]) -> list[str]:
     return out
 
 
-def header_start(lines: list[str]) -> int:
+def header_start(lines: list[str], motto: set[int]) -> int:
     """Where the header begins: the caps block above its first number, motto or date line (a web
-    page's text above it is not the document's)."""
-    motto = motto_lines(lines)
+    page's text above it is not the document's); `motto` are the motto lines' indexes."""
     anchors = (i for i, line in enumerate(lines) if i in motto or NUMBER_RE.match(line) or is_date_line(line))
     first = next(anchors, None)
     if first is None:
@@ -576,12 +575,13 @@ def header_start(lines: list[str]) -> int:
 def parse_header(lines: list[str], draft: PlanDraft, ctx: Ctx, strict: bool) -> None:
     """Read number, place/date and issuer from the lines above the heading."""
     lines = table_cells(lines)
-    start = header_start(lines)
+    motto = motto_lines(lines)
+    start = header_start(lines, motto)
     if skipped := sum(1 for line in lines[:start] if line):
         ctx.warn("text_before_header", f"{skipped} lines before the document's header ignored", count=skipped)
     lines = lines[start:]
+    motto = {index - start for index in motto if index >= start}  # the walk back kept every motto line
     used: set[int] = set()
-    motto = motto_lines(lines)
     mottos = " ".join(fold(lines[i]) for i in motto)
     ctx.party = "đảng" in mottos or "cộng hòa" not in mottos
     for index, line in enumerate(lines):
@@ -1059,13 +1059,18 @@ def tail_warnings(draft: PlanDraft, ctx: Ctx) -> None:
         ctx.warn("signer_title_not_found", "signer title not found")
 
 
+def is_annex_heading(line: str) -> bool:
+    """True for an annex's heading in capitals ("PHỤ LỤC II", "DANH MỤC NHIỆM VỤ")."""
+    return is_caps(line) and bool(ANNEX_RE.match(fold(line)))
+
+
 def annex_start(lines: list[str], start: int, used: set[int]) -> int | None:
     """Where an annex after the signature begins ("PHỤ LỤC", or a table of tasks), if there is one."""
     for index in range(start, len(lines)):
         line = lines[index]
         if index in used or not line:
             continue
-        if (is_caps(line) and ANNEX_RE.match(fold(line))) or make_para(line).kind == "row":
+        if is_annex_heading(line) or make_para(line).kind == "row":
             return index
     return None
 
@@ -1108,7 +1113,7 @@ def read_plan(text: str, *, timeout: float | None = None) -> tuple[PlanDraft, li
     if heading is None:
         ctx.warn("kind_heading_not_found", "document kind heading not found")
         body_like = (i for i, line in enumerate(lines) if len(line) > 100 or make_para(line).kind != "plain"
-                     or (is_caps(line) and ANNEX_RE.match(fold(line))))  # an annex alone: "PHỤ LỤC II"
+                     or is_annex_heading(line))  # an annex alone: "PHỤ LỤC II"
         header_end = body_start = min(next(body_like, len(lines)), HEADER_MAX_LINES)
     else:  # a decision issuing a plan: its header and signature, the plan's title and body
         header_end, body_start = heading, parse_title(lines, heading if attached is None else attached, draft)
