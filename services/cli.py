@@ -249,6 +249,21 @@ def cmd_reporting_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measure the machine's limits and plantrack's stages side by side; print JSON or a table."""
+    import json
+    import logging
+
+    from services.bench.run import FULL, QUICK, run
+    from services.bench.table import render
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logging.getLogger("plantrack.bench").setLevel(logging.INFO)
+    result = run(QUICK if args.quick else FULL, amqp_url=args.amqp_url, pg_url=args.pg_url, workers=args.workers)
+    print(json.dumps(result, ensure_ascii=False) if args.json else render(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `plantrack`."""
     parser = argparse.ArgumentParser(prog="plantrack", description="Track how a plan is carried out.")
@@ -281,6 +296,17 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--allow-partial", action="store_true",
                          help="rebuild even though events applied before the archive existed would be lost")
     rebuild.set_defaults(func=cmd_reporting_rebuild)
+    bench = sub.add_parser("bench", help="measure RabbitMQ, a bare endpoint and each plantrack stage side by side")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--quick", action="store_true", help="smaller sizes: about a minute")
+    bench.add_argument("--workers", type=int, default=1, help="uvicorn workers for the API and the bare endpoint")
+    bench.add_argument("--amqp-url", default=os.environ.get("PLANTRACK_BENCH_AMQP_URL",
+                                                            "amqp://guest:guest@127.0.0.1:5672/"),
+                       help="RabbitMQ (a user that may create vhosts; rabbitmqctl on PATH)")
+    bench.add_argument("--pg-url", default=os.environ.get("PLANTRACK_BENCH_PG_URL",
+                                                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+                       help="PostgreSQL (a user that may create databases)")
+    bench.set_defaults(func=cmd_bench)
     asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI document of all events")
     asyncapi.add_argument("--output", "-o", default="")
     asyncapi.set_defaults(func=cmd_asyncapi)

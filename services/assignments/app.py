@@ -32,6 +32,8 @@ from shared.messaging.outbox import OutboxMessage
 from shared.messaging.publisher import connect_until_stopped, outbox_publisher
 from shared.messaging.readiness import broker_connected
 from shared.messaging.relay import DueRowWorker, outbox_relay
+from shared.metrics.backlog import Backlog
+from shared.metrics.http import install_metrics
 from shared.problems import install_problem_handlers
 from shared.web.pages import install_static
 
@@ -91,6 +93,8 @@ def create_app(settings: AssignmentsSettings | None = None) -> FastAPI:
     install_common(app, max_body_bytes=settings.max_body_bytes, uploads=[
         (r"/unit/assignments/\d+/attachments", 2 * settings.attachment_max_bytes + form),
         (r"/admin/import", 2 * settings.import_max_bytes + form)])
+    install_metrics(app, service="assignments", token=settings.metrics_token,
+                    collectors=[Backlog(engine, OutboxMessage, "outbox")])
 
     async def database_ok() -> bool:
         await asyncio.to_thread(ping, engine)

@@ -91,6 +91,11 @@ class AssignmentsSettings(SessionSettings):
         default=20, gt=0, description="Sign-in requests one client address may make per window.")
     page_size_max: int = 200
     due_soon_days: int = 7
+    metrics_token: str = Field(
+        default="",
+        validation_alias=AliasChoices("PLANTRACK_ASSIGNMENTS_METRICS_TOKEN", "PLANTRACK_METRICS_TOKEN"),
+        description="Bearer token GET /metrics requires; empty: /metrics is open (keep the port internal).",
+    )
     log_level: str = Field(
         default="INFO", validation_alias=AliasChoices("PLANTRACK_ASSIGNMENTS_LOG_LEVEL", "PLANTRACK_LOG_LEVEL")
     )

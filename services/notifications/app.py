@@ -22,6 +22,8 @@ from shared.messaging.broker import declare_dead_letter_queues, make_broker
 from shared.messaging.consumer_api import ConsumerAPI, consumer_api
 from shared.messaging.readiness import consumers_ready
 from shared.messaging.relay import DueRowWorker
+from shared.metrics.backlog import Backlog
+from shared.metrics.http import install_metrics
 from shared.problems import install_problem_handlers
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -70,6 +72,8 @@ def create_app(settings: NotificationsSettings | None = None) -> ConsumerAPI:
                    description="Emails officials about plan events. Consumes events from RabbitMQ.")
     install_problem_handlers(http)
     install_common(http)
+    install_metrics(http, service="notifications", token=settings.metrics_token, collectors=[
+        Backlog(engine, OutgoingEmail, "email", where=(OutgoingEmail.failed_at.is_(None),))])  # type: ignore[union-attr]
 
     async def database_ok() -> bool:
         await asyncio.to_thread(ping, engine)

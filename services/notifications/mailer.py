@@ -19,6 +19,7 @@ from services.notifications.models import OutgoingEmail
 from services.notifications.settings import NotificationsSettings
 from services.notifications.wire import POLICY
 from shared.messaging.relay import PermanentFailure
+from shared.metrics.registry import EMAILS_FAILED, EMAILS_SENT
 from shared.validation import strip_invisible
 
 log = logging.getLogger("plantrack.notifications")
@@ -163,6 +164,17 @@ class SmtpSender:
 
     async def send(self, row: OutgoingEmail) -> None:
         """Send one row; raises PermanentFailure if it can never be sent, anything else to retry."""
+        try:
+            await self._send(row)
+        except PermanentFailure:
+            EMAILS_FAILED.labels("true").inc()
+            raise
+        except Exception:
+            EMAILS_FAILED.labels("false").inc()
+            raise
+        EMAILS_SENT.inc()
+
+    async def _send(self, row: OutgoingEmail) -> None:
         message = build_message(row, self.settings.mail_from)
         envelope_from = parseaddr(self.settings.mail_from)[1]
         try:

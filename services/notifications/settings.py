@@ -106,6 +106,11 @@ class NotificationsSettings(SessionSettings):
         default=90, gt=0, description="Sent emails older than this are deleted (failed ones are kept for a person).",
     )
     graceful_timeout: float = 30.0
+    metrics_token: str = Field(
+        default="",
+        validation_alias=AliasChoices("PLANTRACK_NOTIFICATIONS_METRICS_TOKEN", "PLANTRACK_METRICS_TOKEN"),
+        description="Bearer token GET /metrics requires; empty: /metrics is open (keep the port internal).",
+    )
     log_level: str = Field(
         default="INFO", validation_alias=AliasChoices("PLANTRACK_NOTIFICATIONS_LOG_LEVEL", "PLANTRACK_LOG_LEVEL")
     )

@@ -26,6 +26,7 @@ from shared.logging import setup_logging
 from shared.messaging.broker import declare_dead_letter_queues, make_broker
 from shared.messaging.consumer_api import ConsumerAPI, consumer_api
 from shared.messaging.readiness import consumers_ready
+from shared.metrics.http import install_metrics
 from shared.problems import Problem, install_problem_handlers
 from shared.validation import DbId
 from shared.vietnamese import local_date
@@ -107,6 +108,7 @@ def create_app(settings: ReportingSettings | None = None) -> ConsumerAPI:
                    description="Read model of plan implementation, built from events; review exports.")
     install_problem_handlers(http)
     install_common(http)
+    install_metrics(http, service="reporting", token=settings.metrics_token)
 
     async def database_ok() -> bool:
         await asyncio.to_thread(ping, engine)

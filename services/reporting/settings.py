@@ -50,6 +50,11 @@ class ReportingSettings(SessionSettings):
     delivery_limit: int = Field(default=10, description="Deliveries before a message is dead-lettered.")
     graceful_timeout: float = 30.0
     due_soon_days: int = 7
+    metrics_token: str = Field(
+        default="",
+        validation_alias=AliasChoices("PLANTRACK_REPORTING_METRICS_TOKEN", "PLANTRACK_METRICS_TOKEN"),
+        description="Bearer token GET /metrics requires; empty: /metrics is open (keep the port internal).",
+    )
     log_level: str = Field(
         default="INFO", validation_alias=AliasChoices("PLANTRACK_REPORTING_LOG_LEVEL", "PLANTRACK_LOG_LEVEL")
     )

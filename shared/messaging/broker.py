@@ -39,6 +39,7 @@ from shared.messaging.topology import (
     retry_exchange_name,
     service_of,
 )
+from shared.metrics.registry import EVENT_HANDLE, EVENTS_DEAD_LETTERED, EVENTS_FAILED, count, event_handled
 
 log = logging.getLogger("plantrack.messaging")
 
@@ -143,12 +144,9 @@ class ConsumeContextMiddleware(BaseMiddleware):
                 await self._park(msg, original_body, refusal, attempts=attempts, retried=retried)
                 return None
             msg.body = sanitised_body(original_body)
-            try:
-                return await call_next(msg)
-            except Exception as exc:
-                if not is_dependency_failure(exc):
-                    raise
-                return await self._wait_out(call_next, msg, exc)
+            result = await self._handle(call_next, msg)
+            event_handled(*self._labels(), body=original_body, timestamp=getattr(raw, "timestamp", None))
+            return result
         except HandBack:
             raise  # nacked with requeue; our attempt count does not move
         except UNREADABLE as exc:
@@ -163,10 +161,28 @@ class ConsumeContextMiddleware(BaseMiddleware):
         finally:
             correlation_id_var.reset(token)
 
+    async def _handle(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
+        """Run the handler, waiting out a dependency that is down; its time is observed either way."""
+        started = time.perf_counter()
+        try:
+            return await call_next(msg)
+        except Exception as exc:
+            if not is_dependency_failure(exc):
+                raise
+            return await self._wait_out(call_next, msg, exc)
+        finally:
+            EVENT_HANDLE.labels(*self._labels()).observe(time.perf_counter() - started)
+
     def _queue(self) -> RabbitQueue:
         subscriber = self.context.get_local("handler_")
         queue: RabbitQueue = subscriber.queue
         return queue
+
+    def _labels(self) -> tuple[str, str]:
+        """The metrics' service and event_type: the queue's service and the event type it is bound to
+        (what `event_type` is for every message routed by type; bounded, whatever a publisher sends)."""
+        queue = self._queue()
+        return service_of(queue.name), queue.routing()
 
     def _producer(self, raw: Any, retried: bool) -> str | None:
         """Who published the event. A copy that came back through our retry exchange was published
@@ -223,6 +239,7 @@ class ConsumeContextMiddleware(BaseMiddleware):
         await self._publish_copy(msg, body, headers, attempts=attempts,
                                  exchange=retry_exchange(service_of(queue.name)), routing_key=queue.name,
                                  user_id=self.broker.amqp_user)
+        count(EVENTS_FAILED, *self._labels())  # once the retry copy is confirmed
 
     def _copy_headers(self, raw: Any, retried: bool) -> dict[str, Any]:
         headers = {k: v for k, v in (raw.headers or {}).items() if k not in BROKER_HEADERS}
@@ -248,6 +265,7 @@ class ConsumeContextMiddleware(BaseMiddleware):
         headers[SOURCE_QUEUE_HEADER] = queue
         await self._publish_copy(msg, body, headers, attempts=attempts, exchange=DEAD_LETTER_EXCHANGE,
                                  routing_key=queue)  # the dead-letter exchange routes `<queue>` to its .dlq
+        count(EVENTS_DEAD_LETTERED, *self._labels())  # confirmed: _publish_copy raises otherwise
 
     async def _publish_copy(self, msg: Any, body: bytes, headers: dict[str, Any], *, attempts: int,
                             exchange: Any, routing_key: str, user_id: str | None = None) -> None:

@@ -9,6 +9,7 @@ from shared.messaging.connect import BrokerRefused, start_until_stopped
 from shared.messaging.outbox import OutboxMessage
 from shared.messaging.relay import Publish
 from shared.messaging.topology import EVENTS_EXCHANGE
+from shared.metrics.registry import EVENTS_PUBLISHED, count
 
 log = logging.getLogger("plantrack.publisher")
 
@@ -36,6 +37,7 @@ def outbox_publisher(broker: RabbitBroker, *, timeout: float = 10.0, user_id: st
             user_id=user,
             timeout=timeout,
         )
+        count(EVENTS_PUBLISHED, row.event_type)  # confirmed: publish raises on a nack or a return
 
     return publish
 

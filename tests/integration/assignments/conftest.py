@@ -65,6 +65,7 @@ UNIT_KEYS = ("DUK", "BTG", "UBKT", "A", "B", "DBCS", "KDN", "BTG2", "X")
 DUK_TREE = ("DUK", "BTG", "UBKT", "A", "B", "DBCS")
 KDN_TREE = ("KDN", "BTG2", "X")
 PLAN_NUMBER = "12-KH/ĐUK"
+METRICS_TOKEN = "metrics-token-of-the-world"  # every app here requires it on GET /metrics
 
 
 @dataclass
@@ -203,6 +204,7 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
 @contextmanager
 def serve(db_url: str, **overrides: Any) -> Iterator[Api]:
     """An assignments app on `db_url` (migrated by its lifespan), stopped on exit."""
+    overrides.setdefault("metrics_token", METRICS_TOKEN)
     settings = AssignmentsSettings(database_url=db_url, admin_token=ADMIN_TOKEN, relay_enabled=False, **overrides)
     engine = make_engine(db_url)
     with TestClient(create_app(settings)) as client:
@@ -323,10 +325,12 @@ def served(shared_world: World, postgres: Postgres, rabbit: Rabbit) -> Iterator[
     events = [parse_event(row.body) for row in outbox_rows(assignments_engine)]
     assignments_engine.dispose()
     engines = {service: make_engine(url) for service, url in urls.items()}
-    reporting = TestClient(reporting_app(ReportingSettings(database_url=urls["reporting"], amqp_url=amqp_url)))
+    reporting = TestClient(reporting_app(ReportingSettings(database_url=urls["reporting"], amqp_url=amqp_url,
+                                                            metrics_token=METRICS_TOKEN)))
     notifications_settings = NotificationsSettings(
         database_url=urls["notifications"], amqp_url=amqp_url, smtp_port=9,  # nothing listens: emails wait
-        supervisor_mode="immediate")  # supervisors' emails are rows of their own, not digest items
+        supervisor_mode="immediate",  # supervisors' emails are rows of their own, not digest items
+        metrics_token=METRICS_TOKEN)
     notifications = TestClient(notifications_app(notifications_settings))
     notified = subscribed(notifications.app)
     try:

@@ -21,7 +21,7 @@ from services.assignments import attachments
 from services.assignments.auth import Actor
 from services.assignments.models import Official
 from shared.problems import PROBLEM_JSON
-from tests.integration.assignments.conftest import ROLES, World, app_routes, day, unique
+from tests.integration.assignments.conftest import METRICS_TOKEN, ROLES, World, app_routes, day, unique
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +42,7 @@ def admin_only(ok: int) -> dict[str, int]:
 
 
 PUBLIC = {role: 200 for role in ROLES}
+METRICS = {role: 401 for role in ROLES}  # only the metrics token, which is no official's (see test_metrics_token)
 # reads of one record of unit A: its scope sees it, the others are told it does not exist
 A_RECORD = expect(200, sup_out=404, officer_b=404)
 # a unit's own act on A's record: only A's officer; other readers 403, outsiders 404
@@ -131,6 +132,7 @@ ACCESS: list[Access] = [
     # -- public ---------------------------------------------------------------------------------
     Access("GET", "/health", PUBLIC),
     Access("GET", "/ready", PUBLIC),
+    Access("GET", "/metrics", METRICS),
     Access("GET", "/openapi.json", PUBLIC),
     Access("GET", "/docs", PUBLIC),
     Access("GET", "/docs/oauth2-redirect", PUBLIC),
@@ -275,6 +277,11 @@ def test_every_route_has_an_access_row(shared_world: World) -> None:
     routes = app_routes(shared_world.api.app)
     assert routes - set(table) == set(), "routes without an access row: add them to ACCESS"
     assert set(table) - routes == set(), "rows for routes the app does not have"
+
+
+def test_metrics_token_reads_the_metrics(shared_world: World) -> None:
+    response = shared_world.api.call("GET", "/metrics", token=METRICS_TOKEN)
+    assert response.status_code == 200 and "plantrack_outbox_backlog" in response.text
 
 
 def url_values(w: World, extra: dict[str, Any]) -> dict[str, Any]:

@@ -24,13 +24,14 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from shared.problems import PROBLEM_JSON
-from tests.integration.assignments.conftest import ROLES, Served, app_routes
+from tests.integration.assignments.conftest import METRICS_TOKEN, ROLES, Served, app_routes
 
 pytestmark = pytest.mark.integration
 
 REFUSED = {"anonymous": 401, "inactive": 401, "revoked": 401}
 SIGNED_IN = {role: 200 for role in ROLES} | REFUSED
 EVERYONE = {role: 200 for role in ROLES}
+METRICS = {role: 401 for role in ROLES}  # only the metrics token, which is no official's
 OVERSEERS = SIGNED_IN | {"officer_a": 403, "officer_b": 403, "observer": 403}
 DELIVERY_UNITS = ("BTG", "A", "B", "X")  # emails to BTG's supervisors and A's and B's officers; X: reachable by nobody
 
@@ -102,6 +103,7 @@ DOCS = [("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redire
 ACCESS: list[Access] = [
     *[Access(service, "GET", "/health", EVERYONE) for service in ("reporting", "notifications")],
         *[Access(service, "GET", "/ready", EVERYONE) for service in ("reporting", "notifications")],
+    *[Access(service, "GET", "/metrics", METRICS) for service in ("reporting", "notifications")],
     # the API's documentation holds no data and is served to anyone, so a browser can show it
     *[Access(service, method, path, EVERYONE) for service in ("reporting", "notifications") for method, path in DOCS],
     Access("reporting", "GET", "/plans/{plan_id}/export.csv", SIGNED_IN, url="/plans/{plan}/export.csv",
@@ -160,6 +162,12 @@ def test_every_route_has_an_access_row(served: Served, service: str) -> None:
     client = _client(served, service)
     declared = {(a.method, a.route) for a in ACCESS if a.service == service}
     assert app_routes(client.app._application) == declared  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("service", ["reporting", "notifications"])
+def test_metrics_token_reads_the_metrics(served: Served, service: str) -> None:
+    response = _client(served, service).get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert response.status_code == 200 and f'service="{service}"' in response.text
 
 
 @pytest.mark.parametrize("role", ROLES)
