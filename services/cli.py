@@ -254,12 +254,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import json
     import logging
 
-    from services.bench.run import FULL, QUICK, run
+    from services.bench.run import FULL, QUICK, STAGES, run
     from services.bench.table import render
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("plantrack.bench").setLevel(logging.INFO)
-    result = run(QUICK if args.quick else FULL, amqp_url=args.amqp_url, pg_url=args.pg_url, workers=args.workers)
+    stages = tuple(args.stages.split(",")) if args.stages else STAGES
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        raise SystemExit(f"unknown stages {sorted(unknown)}; choose from {', '.join(STAGES)}")
+    result = run(QUICK if args.quick else FULL, amqp_url=args.amqp_url, pg_url=args.pg_url, workers=args.workers,
+                 stages=stages)
     print(json.dumps(result, ensure_ascii=False) if args.json else render(result))
     return 0
 
@@ -299,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure RabbitMQ, a bare endpoint and each plantrack stage side by side")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--quick", action="store_true", help="smaller sizes: about a minute")
+    bench.add_argument("--stages", default="", help="a comma-separated subset of: raw, bare, stack (API, relay, "
+                       "consumers), steady (lag; includes stack), read-model")
     bench.add_argument("--workers", type=int, default=1, help="uvicorn workers for the API and the bare endpoint")
     bench.add_argument("--amqp-url", default=os.environ.get("PLANTRACK_BENCH_AMQP_URL",
                                                             "amqp://guest:guest@127.0.0.1:5672/"),

@@ -67,7 +67,7 @@ class Sizes:
 
 FULL = Sizes(raw_messages=20_000, units=200, tasks=5, api_seconds=15, rate=200, steady_seconds=30,
              scale=(200, 50, 10), runs=5)
-QUICK = Sizes(raw_messages=5_000, units=20, tasks=5, api_seconds=5, rate=200, steady_seconds=10,
+QUICK = Sizes(raw_messages=5_000, units=20, tasks=5, api_seconds=5, rate=200, steady_seconds=5,
               scale=(200, 50, 10), runs=1)
 
 
@@ -159,7 +159,7 @@ def _services(env: dict[str, str], tmp: Path, workers: int) -> Iterator[dict[str
 
 
 def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Path, workers: int,
-                 out: dict[str, Any]) -> None:
+                 out: dict[str, Any], *, steady: bool = True) -> None:
     """Stages 2 (the project's side) to 4 over the running services."""
     vhost = f"{name}_stack"
     url = rabbit.create_vhost(vhost)
@@ -219,7 +219,8 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
                 if len(arrivals) > 1:
                     out["emails_per_s"] = round((len(arrivals) - 1) / (arrivals[-1].at - arrivals[0].at), 1)
 
-                steady_stage(sizes, world, assignments, reporting, sink, out)
+                if steady:
+                    steady_stage(sizes, world, assignments, reporting, sink, out)
     finally:
         relay.stop()
         engine.dispose()
@@ -309,34 +310,42 @@ def bare_stage(sizes: Sizes, tmp: Path, workers: int, out: dict[str, Any]) -> No
     out.update(bare_api_per_s=round(result.per_s, 1), bare_api_p50_ms=result.p50_ms, bare_api_p99_ms=result.p99_ms)
 
 
-def run(sizes: Sizes, *, amqp_url: str, pg_url: str, workers: int = 1) -> dict[str, Any]:
-    """Measure every stage; the result has each key `plantrack bench --json` prints."""
+STAGES = ("raw", "bare", "stack", "steady", "read-model")
+
+
+def run(sizes: Sizes, *, amqp_url: str, pg_url: str, workers: int = 1,
+        stages: tuple[str, ...] = STAGES) -> dict[str, Any]:
+    """Measure the stages (all by default); the result has each key `plantrack bench --json` prints."""
     rabbit, pg = Rabbit(amqp_url), Postgres(pg_url)
     name = run_name("plantrack_bench")
     out: dict[str, Any] = {"quick": sizes is QUICK, "api_workers": workers, "cpus": os.cpu_count()}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        url = rabbit.create_vhost(name)
-        try:
-            log.info("raw RabbitMQ: %d messages", sizes.raw_messages)
-            published, consumed = asyncio.run(raw_limits(url, status_event_body(), sizes.raw_messages))
-            out.update(raw_publish_per_s=round(published, 1), raw_consume_per_s=round(consumed, 1))
-        finally:
-            rabbit.delete_vhost(name)
-        log.info("bare FastAPI endpoint")
-        bare_stage(sizes, tmp, workers, out)
-        try:
-            stack_stages(sizes, rabbit, pg, name, tmp, workers, out)
-        except Exception:
-            for log_file in sorted(tmp.glob("*.log")):
-                sys.stderr.write(f"--- {log_file.name}\n{log_file.read_text()[-3000:]}\n")
-            raise
-        log.info("read model: %d x %d x %d", *sizes.scale)
-        read_model_stage(sizes, pg, name, out)
-    out["relay_publish_ratio"] = ratio(out.get("relay_publish_per_s"), out["raw_publish_per_s"])
-    out["reporting_consume_ratio"] = ratio(out.get("reporting_consume_per_s"), out["raw_consume_per_s"])
-    out["notifications_consume_ratio"] = ratio(out.get("notifications_consume_per_s"), out["raw_consume_per_s"])
-    out["api_update_ratio"] = ratio(out.get("api_update_per_s"), out["bare_api_per_s"])
+        if "raw" in stages:
+            url = rabbit.create_vhost(name)
+            try:
+                log.info("raw RabbitMQ: %d messages", sizes.raw_messages)
+                published, consumed = asyncio.run(raw_limits(url, status_event_body(), sizes.raw_messages))
+                out.update(raw_publish_per_s=round(published, 1), raw_consume_per_s=round(consumed, 1))
+            finally:
+                rabbit.delete_vhost(name)
+        if "bare" in stages:
+            log.info("bare FastAPI endpoint")
+            bare_stage(sizes, tmp, workers, out)
+        if "stack" in stages or "steady" in stages:
+            try:
+                stack_stages(sizes, rabbit, pg, name, tmp, workers, out, steady="steady" in stages)
+            except Exception:
+                for log_file in sorted(tmp.glob("*.log")):
+                    sys.stderr.write(f"--- {log_file.name}\n{log_file.read_text()[-3000:]}\n")
+                raise
+        if "read-model" in stages:
+            log.info("read model: %d x %d x %d", *sizes.scale)
+            read_model_stage(sizes, pg, name, out)
+    out["relay_publish_ratio"] = ratio(out.get("relay_publish_per_s"), out.get("raw_publish_per_s"))
+    out["reporting_consume_ratio"] = ratio(out.get("reporting_consume_per_s"), out.get("raw_consume_per_s"))
+    out["notifications_consume_ratio"] = ratio(out.get("notifications_consume_per_s"), out.get("raw_consume_per_s"))
+    out["api_update_ratio"] = ratio(out.get("api_update_per_s"), out.get("bare_api_per_s"))
     out["seconds"] = round(time.perf_counter() - started, 1)
     return out
