@@ -1,7 +1,7 @@
 """The body of every service's alembic env.py: online migrations against the configured URL."""
 
 from alembic import context
-from sqlalchemy import MetaData, Table, pool
+from sqlalchemy import MetaData, Table, pool, text
 from sqlmodel import create_engine
 
 
@@ -21,5 +21,8 @@ def run_migrations(metadata: MetaData, *shared_tables: Table) -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # replicas and uvicorn workers start together: one migrates, the others wait and find it done
+                connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('plantrack.migrate'))"))
             context.run_migrations()
     engine.dispose()

@@ -16,7 +16,7 @@ from services.assignments.auth import Actor
 from services.assignments.domain import Role
 from services.assignments.errors import Forbidden, Invalid, NotFound
 from services.assignments.models import Unit
-from shared.identity.scope import Tree, visible_units
+from shared.identity.scope import OVERSEEING_ROLES, Tree, visible_units
 from shared.identity.scope import subtree as tree_below
 
 
@@ -40,6 +40,8 @@ def scope_unit_ids(session: Session, actor: Actor) -> frozenset[int] | None:
     """Units whose data the actor may read; None means all (the rule every service applies)."""
     if actor.role == Role.ADMIN:
         return None
+    if actor.role not in OVERSEEING_ROLES:
+        return visible_units(actor.role, actor.unit_id, {})  # a unit's own scope needs no tree
     return visible_units(actor.role, actor.unit_id, _tree(session))
 
 

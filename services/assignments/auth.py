@@ -53,14 +53,15 @@ def store_token(
 
 def resolve_token(session: Session, token: str) -> Official | None:
     """The active official a bearer token belongs to, or None (unknown, revoked or expired)."""
-    row = session.exec(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+    found = session.exec(
+        select(ApiToken, Official).join(Official, Official.id == ApiToken.official_id)  # type: ignore[arg-type]
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
     ).first()
     now = utcnow()
-    if row is None or (row.expires_at is not None and as_utc(row.expires_at) <= now):
+    if found is None:
         return None
-    official = session.get(Official, row.official_id)
-    if official is None or not official.active:
+    row, official = found
+    if (row.expires_at is not None and as_utc(row.expires_at) <= now) or not official.active:
         return None
     last = row.last_used_at
     if last is None or now - as_utc(last) > LAST_USED_GRANULARITY:

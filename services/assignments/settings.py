@@ -48,7 +48,14 @@ class AssignmentsSettings(SessionSettings):
         return value
     relay_enabled: bool = Field(default=True, description="Run the outbox relay inside the API process.")
     relay_batch_size: int = 100
-    relay_poll_interval: float = 0.5
+    relay_poll_interval: float = Field(
+        default=0.5, gt=0,
+        description="Longest wait between outbox checks; on PostgreSQL a commit wakes the relay at once (NOTIFY).",
+    )
+    relay_port: int = Field(
+        default=0, ge=0, le=65535,
+        description="Port of a standalone relay's (`plantrack relay`) /health, /ready and /metrics (0: none).",
+    )
     outbox_retention_days: float = Field(
         default=7, gt=0,
         description="Published outbox rows older than this are deleted (reporting's archive keeps the events).",

@@ -3,6 +3,7 @@
 from datetime import date
 
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from services.assignments import audit, domain
@@ -32,11 +33,14 @@ def visible_assignment(session: Session, *, actor: Actor, assignment_id: int) ->
 
 
 def _context(session: Session, assignment: Assignment) -> tuple[Plan, Task, Unit]:
-    plan = session.get(Plan, assignment.plan_id)
-    task = session.get(Task, assignment.task_id)
-    unit = session.get(Unit, assignment.unit_id)
-    assert plan is not None and task is not None and unit is not None
-    return plan, task, unit
+    """The assignment's plan, task and unit, in one query."""
+    row = session.exec(
+        select(Plan, Task, Unit).select_from(Plan)
+        .join(Task, (Task.plan_id == Plan.id) & (Task.id == assignment.task_id))  # type: ignore[arg-type]
+        .join(Unit, Unit.id == assignment.unit_id)  # type: ignore[arg-type]
+        .where(Plan.id == assignment.plan_id)
+    ).one()
+    return row[0], row[1], row[2]
 
 
 def _check_indicators(task: Task, values: dict[str, float]) -> None:
@@ -52,14 +56,16 @@ def _check_indicators(task: Task, values: dict[str, float]) -> None:
 
 def _bump(session: Session, assignment: Assignment, expected_version: int, **values: object) -> None:
     """Write new assignment state only if nobody changed it meanwhile (optimistic concurrency)."""
+    changes = {"version": expected_version + 1, "updated_at": utcnow(), **values}
     result = session.execute(
         update(Assignment)
         .where(Assignment.id == assignment.id, Assignment.version == expected_version)  # type: ignore[arg-type]
-        .values(version=expected_version + 1, updated_at=utcnow(), **values)
+        .values(**changes).execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Stale(f"Assignment {assignment.id} was changed by someone else: reload it and try again.")
-    session.refresh(assignment)
+    for name, value in changes.items():  # what the row now holds, without reading it back
+        set_committed_value(assignment, name, value)
 
 
 def post_update(

@@ -48,6 +48,15 @@ METRICS_TOKEN = "bench-metrics-token"
 STATUS_CHANGED = AssignmentStatusChangedV1.TYPE
 CONSUMED = "plantrack_events_consumed_total"
 LAG = "plantrack_consumer_lag_seconds"
+HANDLE = "plantrack_event_handle_seconds"
+HTTP_DURATION = "plantrack_http_request_duration_seconds"
+UPDATE_ROUTE = "/assignments/{assignment_id}/updates"
+
+
+def mean_ms(scraped: Scrape, histogram: str, **labels: str) -> float | None:
+    """The mean of a histogram's observations, in milliseconds (None before any)."""
+    count = scraped.value(f"{histogram}_count", **labels)
+    return round(1000 * scraped.value(f"{histogram}_sum", **labels) / count, 2) if count else None
 
 
 @dataclass(frozen=True)
@@ -122,7 +131,9 @@ class Relay:
     """`plantrack relay` as a process of its own."""
 
     def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "PLANTRACK_ASSIGNMENTS_RELAY_PORT": str(self.port)}
         self.log_path = log_dir / "relay.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -177,7 +188,7 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
                 "PLANTRACK_ASSIGNMENTS_RELAY_ENABLED": "false",
                 **{f"PLANTRACK_{s.upper()}_DATABASE_URL": db for s, db in dbs.items()},
             }
-            relay.env.update(env)
+            relay.env.update({k: v for k, v in env.items() if k != "PLANTRACK_ASSIGNMENTS_RELAY_ENABLED"})
             with _services(env, tmp, workers) as procs:
                 notifications, reporting, assignments = (procs[n] for n in ("notifications", "reporting",
                                                                            "assignments"))
@@ -197,6 +208,8 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
                 log.info("API: closed loop for %.0f s", sizes.api_seconds)
                 api = closed_loop(assignments.url, update_targets(world, len(world.assignments)),
                                   seconds=sizes.api_seconds, connections=sizes.connections)
+                served = scrape(assignments.url, METRICS_TOKEN)
+                out["api_update_server_ms"] = mean_ms(served, HTTP_DURATION, route=UPDATE_ROUTE, method="POST")
                 out.update(api_update_per_s=round(api.per_s, 1), api_update_p50_ms=api.p50_ms,
                            api_update_p99_ms=api.p99_ms, api_update_non_2xx=api.requests - api.statuses[201],
                            load_tool=api.tool)
@@ -213,6 +226,8 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
                     proc.launch()
                     out[f"{key}_consume_per_s"] = round(drain_rate(_consumed(proc, key), backlog, timeout=900), 1)
                     proc.wait_ready(timeout=60)
+                    out[f"{key}_handle_ms"] = mean_ms(scrape(proc.url, METRICS_TOKEN), HANDLE, service=key,
+                                                      event_type=STATUS_CHANGED)
                 log.info("notifications: sending %d emails", backlog)
                 wait_for(lambda: sink.count() >= emails + backlog, timeout=900, what="the emails")
                 arrivals = sink.arrivals()[-backlog:]

@@ -7,6 +7,7 @@ from sqlalchemy import Column, DateTime, Index, Text, text
 from sqlmodel import Field, Session, SQLModel
 
 from shared.events.base import Event, utcnow
+from shared.messaging.wakeup import OUTBOX_CHANNEL, notify_on_commit
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -51,6 +52,7 @@ def add_event(session: Session, event: Event) -> OutboxMessage:
     """Stage `event` in the caller's transaction; it is published only if that commits."""
     row = outbox_row(event)
     session.add(row)
+    notify_on_commit(session, OUTBOX_CHANNEL)  # a relay in another process starts at once
     return row
 
 

@@ -7,6 +7,7 @@ that value, so a worker whose lease ran out (and whose row another worker claime
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -22,6 +23,7 @@ from shared.db import is_postgres, session_scope
 from shared.events.base import utcnow
 from shared.messaging.outage import OutageLog
 from shared.messaging.outbox import OutboxMessage, backoff
+from shared.messaging.wakeup import OUTBOX_CHANNEL, listen
 
 log = logging.getLogger("plantrack.relay")
 
@@ -160,6 +162,7 @@ class DueRowWorker(Generic[Row]):
         in_flight: int = 1,
         retention: timedelta | None = None,
         prune_every: float = 600.0,
+        wake_channel: str | None = None,
     ) -> None:
         self.engine = engine
         self.model = model
@@ -174,6 +177,7 @@ class DueRowWorker(Generic[Row]):
         self.in_flight = max(1, in_flight)  # rows handled at once (publishes awaiting their confirms)
         self.retention = retention  # handled rows older than this are deleted (None: kept)
         self.prune_every = prune_every
+        self.wake_channel = wake_channel if is_postgres(engine) else None  # NOTIFY channel that wakes us
         self._pruned_at = 0.0
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
@@ -287,6 +291,18 @@ class DueRowWorker(Generic[Row]):
         """Loop until `stop` is set: drain due rows, then sleep until notified or polled."""
         self._loop = asyncio.get_running_loop()
         log.info(f"{self.name} started", extra={"worker": self.worker_id})
+        listener = (asyncio.create_task(listen(self.engine, self.wake_channel, self._wake.set))
+                    if self.wake_channel else None)
+        try:
+            await self._loop_until(stop)
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+        log.info(f"{self.name} stopped", extra={"worker": self.worker_id})
+
+    async def _loop_until(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             self._wake.clear()  # before the batch: a notify() during it must not be lost
             try:
@@ -302,9 +318,8 @@ class DueRowWorker(Generic[Row]):
             await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:
                 w.cancel()
-        log.info(f"{self.name} stopped", extra={"worker": self.worker_id})
 
 
 def outbox_relay(engine: Engine, publish: Publish, **kwargs: Any) -> DueRowWorker[OutboxMessage]:
     """The outbox relay: publishes outbox rows in id order and marks them sent."""
-    return DueRowWorker(engine, OutboxMessage, publish, name="outbox relay", **kwargs)
+    return DueRowWorker(engine, OutboxMessage, publish, name="outbox relay", wake_channel=OUTBOX_CHANNEL, **kwargs)

@@ -94,7 +94,9 @@ ALLOWED = {
     "broker-setup": {"PLANTRACK_AMQP_URL", "PLANTRACK_RABBITMQ_MANAGEMENT_URL"},
     "assignments": {"PLANTRACK_AMQP_URL", "PLANTRACK_ASSIGNMENTS_DATABASE_URL", "PLANTRACK_ADMIN_TOKEN",
                     "PLANTRACK_PUBLIC_URL", "PLANTRACK_ASSIGNMENTS_REPORTING_PUBLIC_URL", "PLANTRACK_SESSION_SECRET",
-                    "PLANTRACK_METRICS_TOKEN"},
+                    "PLANTRACK_METRICS_TOKEN", "PLANTRACK_ASSIGNMENTS_RELAY_ENABLED"},
+    "relay": {"PLANTRACK_AMQP_URL", "PLANTRACK_ASSIGNMENTS_DATABASE_URL", "PLANTRACK_ASSIGNMENTS_RELAY_PORT",
+              "PLANTRACK_METRICS_TOKEN"},
     "notifications": {"PLANTRACK_AMQP_URL", "PLANTRACK_EVENTS_PRODUCER_USER", "PLANTRACK_NOTIFICATIONS_DATABASE_URL",
                       "PLANTRACK_SMTP_HOST", "PLANTRACK_SMTP_PORT", "PLANTRACK_PUBLIC_URL",
                       "PLANTRACK_NOTIFICATIONS_UNSUBSCRIBE_URL", "PLANTRACK_SESSION_SECRET", "PLANTRACK_METRICS_TOKEN"},
@@ -116,6 +118,12 @@ def test_each_service_gets_only_its_own_settings(name: str) -> None:
         assert environment["PLANTRACK_RABBITMQ_MANAGEMENT_URL"] == f"http://{admin}:15672"
         return
     if name == "demo":
+        return
+    if name == "relay":  # the assignments service's own publisher: its broker user and database role
+        assert environment["PLANTRACK_AMQP_URL"] == compose(env)["services"]["assignments"]["environment"][
+            "PLANTRACK_AMQP_URL"]
+        assert environment["PLANTRACK_ASSIGNMENTS_DATABASE_URL"] == compose(env)["services"]["assignments"][
+            "environment"]["PLANTRACK_ASSIGNMENTS_DATABASE_URL"]
         return
     assert environment["PLANTRACK_AMQP_URL"].startswith(f"amqp://{name}:{env[f'PLANTRACK_AMQP_PASSWORD_{name.upper()}']}@")
     db_url = environment[f"PLANTRACK_{name.upper()}_DATABASE_URL"]
@@ -206,7 +214,7 @@ def plantrack_services() -> dict[str, dict[str, Any]]:
 
 def test_every_plantrack_container_says_what_it_runs() -> None:
     services = plantrack_services()
-    assert set(services) == {*APP_SERVICES, "demo", "broker-setup"}
+    assert set(services) == {*APP_SERVICES, "relay", "demo", "broker-setup"}
     for name, service in services.items():
         assert service.get("command"), f"{name} relies on the image's CMD"
     for name in APP_SERVICES:

@@ -44,7 +44,7 @@ class AppState:
             self.relay.notify()
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     """The service state stored on the app."""
     return request.app.state.plantrack  # type: ignore[no-any-return]
 
@@ -78,7 +78,7 @@ def find_actor(
         return Actor.of(official, request_id) if official is not None else None
 
 
-def get_actor(actor: Annotated[Actor | None, Depends(find_actor)]) -> Actor:
+async def get_actor(actor: Annotated[Actor | None, Depends(find_actor)]) -> Actor:
     """The acting official (401 without one)."""
     if actor is None:
         raise unauthorized("Send an API token: 'Authorization: Bearer <token>', or sign in.")
@@ -97,7 +97,7 @@ class PageParams:
     limit: int
 
 
-def get_page(state: StateDep, offset: Offset = 0, limit: Limit = 50) -> PageParams:
+async def get_page(state: StateDep, offset: Offset = 0, limit: Limit = 50) -> PageParams:
     """Read offset/limit; the limit is capped by the service's page_size_max."""
     return PageParams(offset, min(limit, state.settings.page_size_max))
 
