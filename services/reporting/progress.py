@@ -21,12 +21,10 @@ from services.reporting.models import (
 from services.reporting.tallies import (
     DueRule,
     end_of_day,
-    indicator_sets,
     most_behind,
     plan_lines,
-    task_groups,
+    tally,
     task_labels,
-    unit_groups,
     unit_labels,
 )
 from shared.due import DueState, assignment_due_state
@@ -255,21 +253,26 @@ def round_units(session: Session, round_: ReportReviewRound, names: dict[int, st
 
     A unit's first submission decides whether it submitted on time; with `until`, submissions from
     then on are not known yet."""
-    submissions = round_submissions(session, round_.id, until)
-    first: dict[int, ReportReviewSubmission] = {}
-    for s in submissions:
-        first.setdefault(s.unit_id, s)
+    sub = ReportReviewSubmission
+    query = (select(col(sub.unit_id), col(sub.unit_name), col(sub.submitted_at), col(sub.on_time), col(sub.link))  # type: ignore[call-overload]
+             .where(sub.round_id == round_.id))
+    if until is not None:
+        query = query.where(col(sub.submitted_at) < until)
+    first: dict[int, Any] = {}  # the columns round_submissions' order puts first, for each unit
+    for s in session.exec(query.order_by(col(sub.submitted_at), col(sub.id))).all():
+        first.setdefault(s[0], s)
     expected = list(dict.fromkeys(round_.unit_ids))
-    unit_ids = expected + [u for u in first if u not in expected]
+    expecting = set(expected)
+    unit_ids = expected + [u for u in first if u not in expecting]
     known = names if names is not None else _unit_names(session, round_.plan_id, unit_ids)
     rows = []
     for unit_id in unit_ids:
-        sub = first.get(unit_id)
-        state = "missing" if sub is None else "on_time" if sub.on_time else "late"
-        name = known.get(unit_id) or (sub.unit_name if sub else "") or f"#{unit_id}"
+        found = first.get(unit_id)
+        state = "missing" if found is None else "on_time" if found[3] else "late"
+        name = known.get(unit_id) or (found[1] if found else "") or f"#{unit_id}"
         rows.append(RoundUnit.model_construct(
-            unit_id=unit_id, unit_name=name, expected=unit_id in expected, state=state,
-            submitted_at=as_utc(sub.submitted_at) if sub else None, link=sub.link if sub else ""))
+            unit_id=unit_id, unit_name=name, expected=unit_id in expecting, state=state,
+            submitted_at=as_utc(found[2]) if found else None, link=found[4] if found else ""))
     return rows
 
 
@@ -345,16 +348,15 @@ def plan_progress(
     tasks = session.exec(select(ReportTask).where(ReportTask.plan_id == plan_id)).all()
 
     task_by_code = {t.code: t for t in tasks}
-    with plan_lines(session, plan_id, as_of) as lines:
-        by_unit = unit_groups(session, lines, rule, scope)
-        by_task = task_groups(session, lines, rule, scope)
-        indicator_values = indicator_sets(session, lines, scope)
+    with plan_lines(session, plan_id, as_of, {t.id: t.kind for t in tasks}) as lines:
+        counted = tally(session, lines, rule, scope)
+        by_task, indicator_values = counted.by_task, counted.indicator_sets
         labels = {t.code: (t.title, t.kind, t.due_on) for t in tasks}
         labels |= task_labels(session, lines, {g.key[1] for g in by_task} - set(labels))
         order = {code: task_sort_key(code) for code in labels}
         task_order = sorted(labels, key=order.__getitem__)
         behind = most_behind(session, lines, rule, scope, task_order, overdue_limit)
-        assigned_units = {g.key for g in by_unit}
+        assigned_units = {u.unit_id for u in counted.by_unit}
         unit_plans = [p for p in session.exec(select(ReportUnitPlan).where(ReportUnitPlan.plan_id == plan_id)
                                               .order_by(col(ReportUnitPlan.issued_on), col(ReportUnitPlan.id))).all()
                       if in_scope(p.unit_id, scope) and (as_of is None or p.issued_on <= as_of)]
@@ -392,18 +394,13 @@ def plan_progress(
     due_keys = dict.fromkeys((s.value for s in DueState), 0)
     by_status: Counter[str] = Counter()
     by_due: Counter[str] = Counter()
-    unit_counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # total, completed, behind
-    for g in by_unit:
-        by_status[g.status] += g.count
-        by_due[g.due_state] += g.count
-        counts = unit_counts[g.key]
-        counts[0] += g.count
-        counts[1] += g.count if g.status == "completed" else 0
-        counts[2] += g.count if g.due_state in BEHIND else 0
+    unit_counts = {u.unit_id: (u.total, u.completed, u.behind) for u in counted.by_unit}
     task_status: dict[str, Counter[str]] = defaultdict(Counter)
     task_due: dict[str, Counter[str]] = defaultdict(Counter)
     task_progress: Counter[str] = Counter()
     for g in by_task:
+        by_status[g.status] += g.count
+        by_due[g.due_state] += g.count
         code = g.key[1]
         task_status[code][g.status] += g.count
         task_due[code][g.due_state] += g.count

@@ -22,9 +22,11 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    null,
     or_,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
@@ -126,27 +128,44 @@ def _line_columns(kind: Any, status: Any, progress: Any, last_reported_on: Any, 
             completed_on.label("completed_on"), cast(indicator_values, Text).label("indicator_values")]
 
 
+def task_kind(kinds: dict[int, str]) -> ColumnElement[str]:
+    """An assignment's task kind: its plan task's (`kinds`, by task id) when the plan lists the task, else
+    the assignment's own. A CASE over the ids rather than a join: without statistics the planner took
+    the plan's assignments for a handful of rows and joined the tasks by a nested loop."""
+    ids: dict[str, list[int]] = {}
+    for task_id, kind in sorted(kinds.items()):
+        ids.setdefault(kind, []).append(task_id)
+    own: ColumnElement[str] = ReportAssignment.__table__.c.task_kind  # type: ignore[attr-defined]
+    if not ids:
+        return own
+    return case(*((col(ReportAssignment.task_id).in_(found), kind) for kind, found in ids.items()), else_=own)
+
+
 @contextmanager
-def plan_lines(session: Session, plan_id: int, as_of: date | None) -> Iterator[FromClause]:
+def plan_lines(session: Session, plan_id: int, as_of: date | None, kinds: dict[int, str] | None = None
+               ) -> Iterator[FromClause]:
     """The plan's assignments as rows of (id, task_id, task_code, task_title, kind, unit_id, unit_code,
     unit_name, due_on, assigned_on, last_reported_on, status, progress, completed_on, indicator_values):
-    as they are now, or as they stood at the end of `as_of` (rows.row_batches' rule).
+    as they are now, or as they stood at the end of `as_of` (rows.row_batches' rule). `kinds`: the
+    plan's task kinds by task id (None: read them).
 
     The past is computed once into a temporary table the grouped queries then read."""
-    a, t = ReportAssignment, ReportTask
-    kind = func.coalesce(col(t.kind), col(a.task_kind))
-    on_task = and_(col(t.id) == col(a.task_id), col(t.plan_id) == plan_id)
+    a = ReportAssignment
+    if kinds is None:
+        kinds = dict(session.connection().execute(
+            select(col(ReportTask.id), col(ReportTask.kind)).where(col(ReportTask.plan_id) == plan_id)).all())
+    kind = task_kind(kinds)
     if as_of is None:
         yield (select(*_line_columns(kind, col(a.status), col(a.progress), col(a.last_reported_on),
                                      col(a.completed_on), col(a.indicator_values)))
-               .outerjoin(t, on_task).where(col(a.plan_id) == plan_id).subquery("lines"))
+               .where(col(a.plan_id) == plan_id).subquery("lines"))
         return
     u, on_update = newest_update(session, as_of)
     reported_on = local_day(session, u.c.reported_at)
     query = (select(*_line_columns(
         kind, func.coalesce(u.c.status, "not_started"), func.coalesce(u.c.progress, 0), reported_on,
         case((u.c.status == "completed", reported_on)), u.c.indicator_values))
-        .outerjoin(t, on_task)
+        .select_from(a)
         .outerjoin(u, on_update)
         .where(col(a.plan_id) == plan_id, or_(col(a.assigned_on).is_(None), col(a.assigned_on) <= as_of)))
     table = _line_table()
@@ -171,6 +190,29 @@ class Group:
     progress_sum: int
 
 
+@dataclass(frozen=True)
+class UnitCount:
+    """A unit's assignments: all, completed, and behind (overdue, or report missing)."""
+
+    unit_id: int
+    total: int
+    completed: int
+    behind: int
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A plan's assignments counted: by unit, by task, and each task's distinct indicator value sets."""
+
+    by_unit: list[UnitCount]
+    by_task: list[Group]
+    indicator_sets: list[tuple[str, dict[str, Any], int]]
+
+
+BEHIND_STATES = (DueState.OVERDUE.value, DueState.REPORT_MISSING.value)
+_STATES = {s.value: s for s in DueState}
+
+
 def _scoped(lines: FromClause, scope: frozenset[int] | None) -> list[ColumnElement[bool]]:
     return [] if scope is None else [lines.c.unit_id.in_(sorted(scope))]
 
@@ -180,22 +222,32 @@ def _due(lines: FromClause, rule: DueRule) -> ColumnElement[str]:
     return rule.expression(c.status, c.kind, c.due_on, c.completed_on, c.assigned_on, c.last_reported_on)
 
 
-def unit_groups(session: Session, lines: FromClause, rule: DueRule, scope: frozenset[int] | None) -> list[Group]:
-    """Counts by unit, status and due state."""
-    due = _due(lines, rule).label("due")
-    found = session.connection().execute(
-        select(lines.c.unit_id, lines.c.status, due, func.count())
-        .where(*_scoped(lines, scope)).group_by(lines.c.unit_id, lines.c.status, due)).all()
-    return [Group(r[0], r[1], DueState(r[2]), r[3], 0) for r in found]
-
-
-def task_groups(session: Session, lines: FromClause, rule: DueRule, scope: frozenset[int] | None) -> list[Group]:
-    """Counts and progress sums by task (id, code), status and due state."""
-    due = _due(lines, rule).label("due")
-    found = session.connection().execute(
-        select(lines.c.task_id, lines.c.task_code, lines.c.status, due, func.count(), func.sum(lines.c.progress))
-        .where(*_scoped(lines, scope)).group_by(lines.c.task_id, lines.c.task_code, lines.c.status, due)).all()
-    return [Group((r[0], r[1]), r[2], DueState(r[3]), r[4], int(r[5] or 0)) for r in found]
+def tally(session: Session, lines: FromClause, rule: DueRule, scope: frozenset[int] | None) -> Tally:
+    """Each unit's counts (all, completed, behind); counts and progress sums by task (id, code), status
+    and due state; (task code, indicator values, how many assignments reported exactly those) for every
+    distinct set. One statement: the three groupings read one pass over the lines (a CTE, due state
+    computed once per assignment)."""
+    c = lines.c
+    rows = (select(c.unit_id, c.task_id, c.task_code, c.status, c.progress, c.indicator_values,
+                   _due(lines, rule).label("due"))
+            .where(*_scoped(lines, scope)).cte("tallied"))
+    r = rows.c
+    completed = func.sum(case((r.status == "completed", 1), else_=0))
+    behind = func.sum(case((r.due.in_(BEHIND_STATES), 1), else_=0))
+    by_unit = (select(literal("u"), r.unit_id, null(), null(), null(), func.count(), completed, behind, null())
+               .group_by(r.unit_id))
+    by_task = (select(literal("t"), r.task_id, r.task_code, r.status, r.due, func.count(), func.sum(r.progress),
+                      null(), null())
+               .group_by(r.task_id, r.task_code, r.status, r.due))
+    values = (select(literal("i"), null(), r.task_code, null(), null(), func.count(), null(), null(),
+                     r.indicator_values)
+              .where(r.indicator_values.is_not(None), r.indicator_values != "{}")
+              .group_by(r.task_code, r.indicator_values))
+    found = session.connection().execute(union_all(by_unit, by_task, values)).all()
+    return Tally(
+        by_unit=[UnitCount(f[1], f[5], int(f[6]), int(f[7])) for f in found if f[0] == "u"],
+        by_task=[Group((f[1], f[2]), f[3], _STATES[f[4]], f[5], int(f[6] or 0)) for f in found if f[0] == "t"],
+        indicator_sets=[(f[2], json.loads(f[8]), f[5]) for f in found if f[0] == "i" and f[8]])
 
 
 def unit_labels(session: Session, lines: FromClause, unit_ids: set[int]) -> dict[int, tuple[str, str]]:
@@ -218,17 +270,6 @@ def task_labels(session: Session, lines: FromClause, task_codes: set[str]) -> di
     return {r[0]: (r[1], r[2], _day(r[3])) for r in found}
 
 
-def indicator_sets(session: Session, lines: FromClause, scope: frozenset[int] | None
-                   ) -> list[tuple[str, dict[str, Any], int]]:
-    """(task code, indicator values, how many assignments reported exactly those) for every distinct set."""
-    values = lines.c.indicator_values
-    found = session.connection().execute(
-        select(lines.c.task_code, values, func.count())
-        .where(values.is_not(None), values != "{}", *_scoped(lines, scope))
-        .group_by(lines.c.task_code, values)).all()
-    return [(r[0], json.loads(r[1]), r[2]) for r in found if r[1]]
-
-
 @dataclass(frozen=True)
 class Behind:
     """An assignment behind on the day, with the deadline it missed."""
@@ -247,19 +288,24 @@ def most_behind(session: Session, lines: FromClause, rule: DueRule, scope: froze
                 task_order: list[str], limit: int | None) -> list[Behind]:
     """The assignments behind (overdue, or report missing), most days late first, then in task order,
     unit code and id; at most `limit` of them (None: all)."""
-    due = _due(lines, rule)
-    missed = case((due == DueState.OVERDUE.value, lines.c.due_on), else_=literal(rule.missed_on(), Date))
-    rank = case({code: i for i, code in enumerate(task_order)}, value=lines.c.task_code, else_=len(task_order))
+    c = lines.c
+    # the due state computed once per line (OFFSET 0 keeps PostgreSQL from inlining it into each use)
+    judged = (select(c.id, c.task_code, c.task_title, c.unit_id, c.unit_code, c.unit_name, c.due_on,
+                     _due(lines, rule).label("due"))
+              .where(*_scoped(lines, scope)).offset(0).subquery("judged"))
+    j = judged.c
+    missed = case((j.due == DueState.OVERDUE.value, j.due_on), else_=literal(rule.missed_on(), Date))
+    rank = case({code: i for i, code in enumerate(task_order)}, value=j.task_code, else_=len(task_order))
     unit = ReportUnit
-    unit_code = func.coalesce(col(unit.code), lines.c.unit_code)
-    query = (select(lines.c.id, lines.c.task_code, lines.c.task_title, lines.c.unit_id, unit_code,
-                    func.coalesce(col(unit.name), lines.c.unit_name), due, missed)
-             .outerjoin(unit, col(unit.id) == lines.c.unit_id)
-             .where(due.in_([DueState.OVERDUE.value, DueState.REPORT_MISSING.value]), *_scoped(lines, scope))
-             .order_by(missed, rank, unit_code, lines.c.id))
+    unit_code = func.coalesce(col(unit.code), j.unit_code)
+    query = (select(j.id, j.task_code, j.task_title, j.unit_id, unit_code, func.coalesce(col(unit.name), j.unit_name),
+                    j.due, missed)
+             .outerjoin(unit, col(unit.id) == j.unit_id)
+             .where(j.due.in_(BEHIND_STATES))
+             .order_by(missed, rank, unit_code, j.id))
     if limit is not None:
         query = query.limit(limit)
-    return [Behind(r[0], r[1], r[2], r[3], r[4], r[5], DueState(r[6]), _day(r[7]) or rule.today)
+    return [Behind(r[0], r[1], r[2], r[3], r[4], r[5], _STATES[r[6]], _day(r[7]) or rule.today)
             for r in session.connection().execute(query).all()]
 
 

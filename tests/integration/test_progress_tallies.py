@@ -134,3 +134,20 @@ def test_progress_is_the_same_on_both_databases_now_and_as_of(pg_url: str, tmp_p
     assert (lop["code"], lop["target"]) == ("lop", 20.0)
     assert lop["achieved"] == sum(k + unit for unit in range(1, 7) for k in range(unit % 4)
                                   if k == unit % 4 - 1)
+
+
+def test_the_plan_task_kind_has_the_say_now_and_as_of(url: str) -> None:
+    engine = make_engine(url)
+    with Session(engine) as s:
+        s.add(ReportTask(id=1, plan_id=1, code="1", title="", kind="ongoing"))
+        s.add(ReportTask(id=2, plan_id=1, code="2", title="", kind="one_off"))
+        s.add(ReportTask(id=3, plan_id=2, code="3", title="", kind="ongoing"))  # another plan's task
+        for n, (task, kind) in enumerate([(1, "one_off"), (2, "ongoing"), (3, "one_off"), (4, "ongoing")], 1):
+            s.add(ReportAssignment(id=n, plan_id=1, task_id=task, task_code=str(task), task_title="", task_kind=kind,
+                                   unit_id=1, unit_code="CB", unit_name="Chi bộ"))
+        s.commit()
+    expected = {1: "ongoing", 2: "one_off", 3: "one_off", 4: "ongoing"}
+    for as_of in (None, date(2026, 10, 1)):
+        with Session(engine) as s, plan_lines(s, 1, as_of) as lines:
+            assert dict(s.connection().execute(select(lines.c.id, lines.c.kind)).all()) == expected
+    engine.dispose()
