@@ -47,7 +47,7 @@ class AssignmentsSettings(SessionSettings):
                              "set a secret of your own (openssl rand -hex 32)")
         return value
     relay_enabled: bool = Field(default=True, description="Run the outbox relay inside the API process.")
-    relay_batch_size: int = 100
+    relay_batch_size: int = Field(default=500, ge=1, description="Outbox rows a relay claims at a time.")
     relay_poll_interval: float = Field(
         default=0.5, gt=0,
         description="Longest wait between outbox checks; on PostgreSQL a commit wakes the relay at once (NOTIFY).",
@@ -61,7 +61,7 @@ class AssignmentsSettings(SessionSettings):
         description="Published outbox rows older than this are deleted (reporting's archive keeps the events).",
     )
     relay_in_flight: int = Field(
-        default=100, ge=1,
+        default=500, ge=1,
         description="Outbox rows a relay publishes at once, their confirms awaited together (1: one by one).",
     )
     relay_lease_seconds: float = Field(

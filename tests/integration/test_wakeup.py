@@ -2,19 +2,20 @@
 services starting together on a fresh database migrate it once."""
 
 import asyncio
+import subprocess
+import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import Engine, inspect
 from sqlmodel import Session
 
-from services.assignments.app import MIGRATIONS
-from shared.db import make_engine, migrate, session_scope
+from shared.db import make_engine, session_scope
 from shared.messaging.outbox import add_event
 from shared.messaging.relay import outbox_relay, pending_count
 from shared.messaging.wakeup import OUTBOX_CHANNEL, listen, notify_on_commit
 from tests.integration.conftest import unit_event, wait_until
+from tests.support.procs import ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -68,8 +69,12 @@ async def test_notifications_come_on_commit_once_per_transaction_and_never_on_ro
 
 
 def test_processes_starting_together_migrate_a_fresh_database_once(pg_url: str) -> None:
-    with ThreadPoolExecutor(4) as pool:  # uvicorn workers or replicas: each migrates at start
-        list(pool.map(lambda _: migrate(pg_url, MIGRATIONS), range(4)))  # raises if two collided
+    # uvicorn workers or replicas: each migrates at start (processes: alembic's context is per process)
+    script = ("from shared.db import migrate; from services.assignments.app import MIGRATIONS; "
+              f"migrate({pg_url!r}, MIGRATIONS)")
+    procs = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stderr=subprocess.PIPE) for _ in range(4)]
+    errors = [p.communicate(timeout=120)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], "\n".join(errors)
     engine = make_engine(pg_url)
     try:
         assert "outbox" in inspect(engine).get_table_names()
