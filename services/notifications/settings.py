@@ -93,7 +93,11 @@ class NotificationsSettings(SessionSettings):
     digest_hour: int = Field(default=7, ge=0, le=23, description="Default local hour of daily digests.")
     supervisor_mode: Literal["digest", "immediate"] = Field(
         default="digest", description="How supervisors who chose nothing are emailed (unit officers: immediately).")
-    prefetch: int = 10
+    prefetch: int = Field(
+        default=10, ge=1,
+        description="Unacknowledged messages each queue's consumer holds; they are handled concurrently "
+                    "(in threads), so this also bounds the events of one type in flight.",
+    )
     delivery_limit: int = Field(
         default=10,
         description="Deliveries before a message is dead-lettered (RabbitMQ also counts prefetched "

@@ -8,14 +8,17 @@ placeholder that the creating event completes. Rows several projections change a
 kept in `event_archive`, in the same transaction (see `_handle`), for `rebuild.py` to replay.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Executable, Row, Table, bindparam, delete, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
+from sqlmodel import select as orm_select
 
 from services.reporting.models import (
     EventArchive,
@@ -68,7 +71,52 @@ PLAN_FIELDS = ("number", "kind", "title", "issuer_name", "place", "issued_on", "
 REPORTING_PERIODS = frozenset(p.value for p in ReportingPeriod)
 
 
-Row = TypeVar("Row", bound=ReportingModel)
+Model = TypeVar("Model", bound=ReportingModel)
+ASSIGNMENTS: Table = ReportAssignment.__table__  # type: ignore[attr-defined]
+UPDATES: Table = ReportUpdate.__table__  # type: ignore[attr-defined]
+PENDING: Table = ReportPendingReview.__table__  # type: ignore[attr-defined]
+PLANS: Table = ReportPlan.__table__  # type: ignore[attr-defined]
+ARCHIVE: Table = EventArchive.__table__  # type: ignore[attr-defined]
+
+
+def _insert(session: Session) -> Any:
+    """The dialect's INSERT (with ON CONFLICT), for the session's database."""
+    return postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+# The hot path's statements, built once (compiled once per dialect) and run with parameters.
+LOCK_ASSIGNMENT = (
+    select(ASSIGNMENTS.c.version, ASSIGNMENTS.c.last_reported_on, ASSIGNMENTS.c.task_id,
+           select(PLANS.c.id).where(PLANS.c.id == bindparam("plan_id")).exists().label("plan_known"))
+    .where(ASSIGNMENTS.c.id == bindparam("assignment_id")).with_for_update(of=ASSIGNMENTS)
+)
+TAKE_PENDING_REVIEW = (
+    delete(PENDING).where(PENDING.c.update_id == bindparam("update_id"))
+    .returning(PENDING.c.review_state, PENDING.c.review_reason, PENDING.c.reviewed_at)
+)
+LATEST_UPDATE = (
+    select(UPDATES).where(UPDATES.c.assignment_id == bindparam("assignment_id"))
+    .order_by(UPDATES.c.version.desc(), UPDATES.c.id.desc()).limit(1)
+)
+
+
+@cache
+def _insert_missing(dialect: str, table: Table) -> Executable:
+    """INSERT into `table` unless a row with the key is there, returning the key (none: it was)."""
+    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+    return insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)  # type: ignore[no-any-return]
+
+
+@cache
+def _set_assignment(columns: frozenset[str]) -> Executable:
+    """UPDATE one assignment's `columns` (parameters `set_<column>`, and `assignment_id`)."""
+    return (sql_update(ASSIGNMENTS).where(ASSIGNMENTS.c.id == bindparam("assignment_id"))
+            .values({c: bindparam(f"set_{c}") for c in sorted(columns)}))
+
+
+def _run(session: Session, statement: Executable, params: dict[str, Any]) -> Any:
+    """Execute a Core statement on the session's connection (no ORM processing), with `params`."""
+    return session.connection().execute(statement, params)
 
 
 def _ensure(session: Session, placeholder: ReportingModel) -> None:
@@ -76,11 +124,10 @@ def _ensure(session: Session, placeholder: ReportingModel) -> None:
     row wait for each other instead of failing on the primary key."""
     table: Any = type(placeholder).__table__  # type: ignore[attr-defined]
     values = {c.name: getattr(placeholder, c.name) for c in table.columns}
-    insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(table).values(values).on_conflict_do_nothing())
+    session.execute(_insert(session)(table).values(values).on_conflict_do_nothing())
 
 
-def _locked(session: Session, placeholder: Row) -> Row:
+def _locked(session: Session, placeholder: Model) -> Model:
     """The row with `placeholder`'s key (inserted from it if missing), locked until the commit."""
     _ensure(session, placeholder)
     key = type(placeholder).__table__.primary_key.columns  # type: ignore[attr-defined]
@@ -112,8 +159,9 @@ def _assignment(session: Session, assignment_id: int, **identity: Any) -> Report
 
 def archive(session: Session, event: Event) -> None:
     """Keep the event as received (once: a duplicate never gets this far)."""
-    insert_missing(session, EventArchive(event_id=event.event_id, event_type=event.event_type,
-                                         occurred_at=event.occurred_at, body=event.redacted().model_dump_json()))
+    _run(session, _insert_missing(session.get_bind().dialect.name, ARCHIVE), {
+        "event_id": event.event_id, "event_type": event.event_type, "occurred_at": event.occurred_at,
+        "body": event.redacted().model_dump_json()})
 
 
 def _handle(engine: Engine, event: Event, work: Callable[[Session], object]) -> bool:
@@ -244,7 +292,7 @@ def _take_review(update: ReportUpdate, state: str, reason: str, at: datetime) ->
 def _follow_latest_update(session: Session, row: ReportAssignment) -> None:
     """Show on the assignment the content and review of its latest update (highest version): a
     function of the updates known, so the same whatever order they and their reviews came in."""
-    latest = session.exec(select(ReportUpdate).where(ReportUpdate.assignment_id == row.id)
+    latest = session.exec(orm_select(ReportUpdate).where(ReportUpdate.assignment_id == row.id)
                           .order_by(col(ReportUpdate.version).desc(), col(ReportUpdate.id).desc())).first()
     if latest is None:
         return
@@ -257,35 +305,88 @@ def _follow_latest_update(session: Session, row: ReportAssignment) -> None:
     session.add(row)
 
 
+def _lock_assignment(session: Session, assignment_id: int, plan_id: int) -> Row[Any] | None:
+    """The assignment's version, last report day and task, its row locked until the commit (None:
+    no row yet), and whether its plan has a row (read unlocked: a miss only costs an idempotent insert)."""
+    found: Row[Any] | None = _run(session, LOCK_ASSIGNMENT, {"assignment_id": assignment_id,
+                                                            "plan_id": plan_id}).first()
+    return found
+
+
+def _latest_update(session: Session, assignment_id: int) -> Mapping[str, Any] | None:
+    """The assignment's update with the highest version (then id), as stored."""
+    found = _run(session, LATEST_UPDATE, {"assignment_id": assignment_id}).first()
+    return None if found is None else dict(found._mapping)
+
+
+def _shown(latest: Mapping[str, Any]) -> dict[str, Any]:
+    """What an assignment row shows of its latest update (as `_follow_latest_update` copies it)."""
+    return {"update_id": latest["id"], "summary": latest["summary"], "difficulties": latest["difficulties"],
+            "reported_by": latest["reported_by"], "reported_at": latest["reported_at"],
+            "indicator_values": dict(latest["indicator_values"]), "evidence_links": list(latest["evidence_links"]),
+            "period": latest["period"], "review_state": latest["review_state"],
+            "review_reason": latest["review_reason"], "reviewed_at": latest["reviewed_at"],
+            "reviewed_update_id": latest["id"] if latest["review_state"] != "pending" else None}
+
+
+def _review_existing(session: Session, update_id: int, review: Row) -> None:
+    """Give an update row that was already there a review that was waiting for it."""
+    update = session.get(ReportUpdate, update_id, with_for_update=True, populate_existing=True)
+    assert update is not None
+    _take_review(update, review.review_state, review.review_reason, review.reviewed_at)
+    session.add(update)
+    session.flush()
+
+
 def apply_status_changed(engine: Engine, event: AssignmentStatusChangedV1) -> bool:
     """Record the status update (one `report_updates` row, with its review if that came first) and
-    move the assignment to the reported state, unless a newer version is already applied."""
+    move the assignment to the reported state, unless a newer version is already applied.
+
+    The hot path, in Core statements: lock the assignment (creating it, and its plan, only when
+    missing), take a waiting review, insert the update, then one UPDATE of the assignment."""
     p = event.payload
+    identity: dict[str, Any] = {
+        "plan_id": p.plan_id, "task_id": p.task_id, "task_code": p.task_code, "task_title": p.task_title,
+        "unit_id": p.unit_id, "unit_code": p.unit_code, "unit_name": p.unit_name, "due_on": p.due_on}
 
     def work(session: Session) -> None:
-        _ensure(session, ReportPlan(id=p.plan_id, number=p.plan_number))
-        row = _assignment(session, p.assignment_id, plan_id=p.plan_id, task_id=p.task_id, task_code=p.task_code,
-                          task_title=p.task_title, unit_id=p.unit_id, unit_code=p.unit_code,
-                          unit_name=p.unit_name, due_on=p.due_on)
-        update = lock_or_insert(session, ReportUpdate(
-            id=p.update_id, assignment_id=p.assignment_id, plan_id=p.plan_id, unit_id=p.unit_id,
-            status=p.new_status, progress=p.progress, summary=p.summary, difficulties=p.difficulties,
-            indicator_values=dict(p.indicator_values), evidence_links=list(p.evidence_links), period=p.period,
-            reported_by=p.reported_by_name, reported_at=p.reported_at, version=p.version))
-        pending = session.get(ReportPendingReview, p.update_id, with_for_update=True)
-        if pending is not None:
-            _take_review(update, pending.review_state, pending.review_reason, pending.reviewed_at)
-            session.add(update)
-            session.delete(pending)
-            session.flush()
+        state = _lock_assignment(session, p.assignment_id, p.plan_id)
+        if state is None or not state.plan_known:
+            _ensure(session, ReportPlan(id=p.plan_id, number=p.plan_number))
+        if state is None:
+            _ensure(session, ReportAssignment(id=p.assignment_id, **identity))
+            state = _lock_assignment(session, p.assignment_id, p.plan_id)
+            assert state is not None
+        changes: dict[str, Any] = dict(identity) if state.task_id == PLACEHOLDER_TASK_ID else {}
         reported_on = local_date(p.reported_at)
-        if row.last_reported_on is None or row.last_reported_on < reported_on:  # whatever the arrival order
-            row.last_reported_on = reported_on
-        if p.version > row.version:
-            row.status, row.progress, row.version = p.new_status, p.progress, p.version
-            row.completed_on = local_date(p.reported_at) if p.new_status == "completed" else None
-        session.add(row)
-        _follow_latest_update(session, row)
+        if state.last_reported_on is None or state.last_reported_on < reported_on:  # whatever the arrival order
+            changes["last_reported_on"] = reported_on
+        if p.version > state.version:
+            changes.update(status=p.new_status, progress=p.progress, version=p.version,
+                           completed_on=reported_on if p.new_status == "completed" else None)
+        review = _run(session, TAKE_PENDING_REVIEW, {"update_id": p.update_id}).first()
+        update: dict[str, Any] = {
+            "id": p.update_id, "assignment_id": p.assignment_id, "plan_id": p.plan_id, "unit_id": p.unit_id,
+            "status": p.new_status, "progress": p.progress, "summary": p.summary, "difficulties": p.difficulties,
+            "indicator_values": dict(p.indicator_values), "evidence_links": list(p.evidence_links),
+            "period": p.period, "reported_by": p.reported_by_name, "reported_at": p.reported_at,
+            "version": p.version, "review_state": "pending", "review_reason": "", "reviewed_at": None}
+        if review is not None:
+            update.update(review_state=review.review_state, review_reason=review.review_reason,
+                          reviewed_at=review.reviewed_at)
+        inserted = _run(session, _insert_missing(session.get_bind().dialect.name, UPDATES), update).first()
+        latest: Mapping[str, Any] | None = update
+        if inserted is None:  # the update's row was there already (a rebuild's replay, say)
+            if review is not None:
+                _review_existing(session, p.update_id, review)
+            latest = _latest_update(session, p.assignment_id)
+        elif p.version <= state.version:  # an older update arriving late: the latest may be another one
+            latest = _latest_update(session, p.assignment_id)
+        # else the new update is the latest: each update applied raised the assignment's version to its own
+        assert latest is not None
+        changes.update(_shown(latest))
+        _run(session, _set_assignment(frozenset(changes)),
+             {"assignment_id": p.assignment_id} | {f"set_{c}": v for c, v in changes.items()})
 
     return _handle(engine, event, work)
 

@@ -46,7 +46,11 @@ class ReportingSettings(SessionSettings):
         description="Base URL of the assignments service's pages: the dashboard sends a browser without a "
                     "session to its sign-in, and links back to its home page.",
     )
-    prefetch: int = 20
+    prefetch: int = Field(
+        default=20, ge=1,
+        description="Unacknowledged messages each queue's consumer holds; they are handled concurrently "
+                    "(in threads), so this also bounds the events of one type in flight.",
+    )
     delivery_limit: int = Field(default=10, description="Deliveries before a message is dead-lettered.")
     graceful_timeout: float = 30.0
     due_soon_days: int = 7

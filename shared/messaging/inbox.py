@@ -4,7 +4,9 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, Engine
+from sqlalchemy import Column, DateTime, Engine, Table
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
@@ -23,24 +25,31 @@ class ProcessedEvent(SQLModel, table=True):
     processed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+INBOX: Table = ProcessedEvent.__table__  # type: ignore[attr-defined]
+CLAIMS = {dialect: insert(INBOX).on_conflict_do_nothing().returning(INBOX.c.event_id)
+          for dialect, insert in (("postgresql", postgres_insert), ("sqlite", sqlite_insert))}
+
+
+def claim(session: Session, event: Event, consumer: str) -> bool:
+    """Insert the event's inbox row in one round trip; False when it is there already. A concurrent
+    duplicate's row blocks this until that transaction ends (then False if it committed)."""
+    inserted = session.connection().execute(CLAIMS[session.get_bind().dialect.name], {
+        "consumer": consumer, "event_id": event.event_id, "event_type": event.event_type,
+        "processed_at": utcnow()}).first()
+    return inserted is not None
+
+
 def handle_once(engine: Engine, event: Event, consumer: str, work: Callable[[Session], object]) -> bool:
     """Run `work` and record the event in one transaction, unless it was already processed.
 
-    Returns False for a duplicate. The inbox row is flushed before the work, so a concurrent
-    duplicate blocks on (or fails at) the primary key instead of doing the work twice.
+    Returns False for a duplicate. The inbox row is written before the work, so a concurrent
+    duplicate blocks on its primary key instead of doing the work twice.
     """
     key = (consumer, event.event_id)
     try:
         with session_scope(engine) as session:
-            if session.get(ProcessedEvent, key) is not None:
+            if not claim(session, event, consumer):
                 return False
-            session.add(
-                ProcessedEvent(
-                    consumer=consumer, event_id=event.event_id, event_type=event.event_type,
-                    processed_at=utcnow(),
-                )
-            )
-            session.flush()
             work(session)
         return True
     except IntegrityError:
