@@ -15,17 +15,16 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.notifications.app import MIGRATIONS  # noqa: E402
-from services.notifications.mailer import SmtpSender  # noqa: E402
+from services.notifications.app import MIGRATIONS, mail_sender  # noqa: E402
+from services.notifications.mailer import SmtpPool  # noqa: E402
 from services.notifications.models import OutgoingEmail  # noqa: E402
 from services.notifications.settings import NotificationsSettings  # noqa: E402
 from shared.db import make_engine, migrate, session_scope  # noqa: E402
-from shared.messaging.relay import DueRowWorker, pending_count  # noqa: E402
+from shared.messaging.relay import pending_count  # noqa: E402
 from tests.support.servers import Postgres, run_name  # noqa: E402
 from tests.support.smtp import SmtpServer  # noqa: E402
 
@@ -52,12 +51,8 @@ async def drain(url: str, n: int, data_dir: str) -> float:
     engine = make_engine(url)
     with session_scope(engine) as session:
         session.add_all(email(i) for i in range(n))
-    sender = SmtpSender(settings)
-    worker: DueRowWorker[OutgoingEmail] = DueRowWorker(  # as services/notifications/app.py makes it
-        engine, OutgoingEmail, sender.send, name="mail sender", batch_size=1,
-        lease=timedelta(seconds=settings.smtp_timeout + 5), poll_interval=settings.send_poll_interval,
-        where=(OutgoingEmail.failed_at.is_(None),), park_column="failed_at",  # type: ignore[union-attr]
-    )
+    sender = SmtpPool(settings, settings.smtp_connections)
+    worker = mail_sender(engine, sender, settings)
     stop = asyncio.Event()
     with SmtpServer(port):
         started = time.perf_counter()

@@ -5,19 +5,23 @@ import time
 
 import aio_pika
 
-QUEUE = "bench.raw"
+QUEUES = ("bench.raw.reporting", "bench.raw.notifications")  # plantrack routes each event to both consumers
 
 
 async def raw_limits(url: str, body: bytes, count: int, *, in_flight: int = 100,
                      prefetch: int = 100) -> tuple[float, float]:
-    """(publishes, consumes) a second: `count` persistent messages to a quorum queue with publisher
-    confirms (`in_flight` outstanding), then consumed with manual acks (`prefetch` unacked)."""
+    """(publishes, consumes) a second: `count` persistent messages routed to two quorum queues, as
+    plantrack's events are, with publisher confirms (`in_flight` outstanding); then one queue
+    consumed with manual acks (`prefetch` unacked)."""
     connection = await aio_pika.connect(url)
     try:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.declare_exchange("bench.raw", aio_pika.ExchangeType.TOPIC, durable=True)
-        queue = await channel.declare_queue(QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
-        await queue.bind(exchange, "#")
+        queues = [await channel.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
+                  for name in QUEUES]
+        for q in queues:
+            await q.bind(exchange, "#")
+        queue = queues[0]
         message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                                    content_type="application/json")
         started = time.perf_counter()
@@ -43,7 +47,8 @@ async def raw_limits(url: str, body: bytes, count: int, *, in_flight: int = 100,
         await asyncio.wait_for(done.wait(), timeout=600)
         consumed = count / (time.perf_counter() - started)
         await queue.cancel(tag)
-        await queue.delete(if_unused=False, if_empty=False)
+        for q in queues:
+            await q.delete(if_unused=False, if_empty=False)
         return published, consumed
     finally:
         await connection.close()

@@ -35,8 +35,13 @@ def scrape(base_url: str, token: str = "") -> Scrape:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     response = httpx.get(f"{base_url}/metrics", headers=headers, timeout=10)
     response.raise_for_status()
+    return parse(response.text)
+
+
+def parse(text: str) -> Scrape:
+    """The samples of a Prometheus text exposition."""
     samples = {}
-    for family in text_string_to_metric_families(response.text):
+    for family in text_string_to_metric_families(text):
         for sample in family.samples:
             samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return Scrape(samples)

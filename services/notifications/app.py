@@ -8,9 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from services.notifications import api, consumers
-from services.notifications.mailer import SmtpSender
+from services.notifications.mailer import SmtpPool
 from services.notifications.mailroom import Mailroom
 from services.notifications.models import OutgoingEmail
 from services.notifications.scanner import Scanner
@@ -39,16 +40,8 @@ def create_app(settings: NotificationsSettings | None = None) -> ConsumerAPI:
     broker = make_broker(settings.amqp_url, prefetch=settings.prefetch,
                          graceful_timeout=settings.graceful_timeout, producer_user=settings.events_producer_user,
                          connect_timeout=settings.amqp_connect_timeout, heartbeat=settings.amqp_heartbeat)
-    sender = SmtpSender(settings)
-    # one email per claim, leased for one SMTP exchange: a process killed mid-send delays only that
-    # email, by seconds, and the lease outlives the send, so no other worker sends it twice
-    worker: DueRowWorker[OutgoingEmail] = DueRowWorker(
-        engine, OutgoingEmail, sender.send, name="mail sender", batch_size=1,
-        lease=timedelta(seconds=settings.smtp_timeout + 5),
-        poll_interval=settings.send_poll_interval, retry_cap=settings.send_retry_cap,
-        where=(OutgoingEmail.failed_at.is_(None),),  # type: ignore[union-attr]
-        park_column="failed_at", retention=timedelta(days=settings.sent_email_retention_days),
-    )
+    sender = SmtpPool(settings, settings.smtp_connections)
+    worker = mail_sender(engine, sender, settings)
     room = Mailroom(engine, settings)
     scanner = Scanner(room, worker.notify)
     queues = consumers.register(broker, room, worker.notify, scanner.poke)
@@ -90,3 +83,18 @@ def create_app(settings: NotificationsSettings | None = None) -> ConsumerAPI:
     # publish through this service's broker connection; the document is docs/asyncapi.json
     return consumer_api(broker, http, lambda: declare_dead_letter_queues(broker, queues),
                         attempt_timeout=settings.amqp_connect_timeout)
+
+
+def mail_sender(engine: Engine, sender: SmtpPool, settings: NotificationsSettings) -> DueRowWorker[OutgoingEmail]:
+    """The mail sender: `send_batch_size` emails a claim, as many at once as the pool has SMTP
+    connections (each kept open between emails). The lease outlives any send the worker starts (none
+    after 80 % of it, each bounded by the SMTP timeout), so no other worker sends an email twice; a
+    process killed mid-batch delays that batch by the lease."""
+    lease = 5 * settings.smtp_timeout + 5 if settings.send_batch_size > 1 else settings.smtp_timeout + 5
+    return DueRowWorker(
+        engine, OutgoingEmail, sender.send, name="mail sender", batch_size=settings.send_batch_size,
+        in_flight=len(sender.senders),
+        lease=timedelta(seconds=lease), poll_interval=settings.send_poll_interval, retry_cap=settings.send_retry_cap,
+        where=(OutgoingEmail.failed_at.is_(None),),  # type: ignore[union-attr]
+        park_column="failed_at", retention=timedelta(days=settings.sent_email_retention_days),
+    )

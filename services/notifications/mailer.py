@@ -200,3 +200,26 @@ class SmtpSender:
             if 500 <= exc.code < 600 and not isinstance(exc, SESSION_ERRORS):
                 raise PermanentFailure(f"SMTP {exc.code}: {exc.message}") from exc
             raise
+
+
+class SmtpPool:
+    """`size` SmtpSenders, each with its own kept connection: the emails of a batch go out side by side."""
+
+    def __init__(self, settings: NotificationsSettings, size: int) -> None:
+        self.senders = [SmtpSender(settings) for _ in range(max(1, size))]
+        self._idle: asyncio.Queue[SmtpSender] = asyncio.Queue()
+        for sender in self.senders:
+            self._idle.put_nowait(sender)
+
+    async def send(self, row: OutgoingEmail) -> None:
+        """Send one row over an idle connection (waiting for one); as SmtpSender.send."""
+        sender = await self._idle.get()
+        try:
+            await sender.send(row)
+        finally:
+            self._idle.put_nowait(sender)
+
+    async def close(self) -> None:
+        """Close every kept connection."""
+        for sender in self.senders:
+            await sender.close()

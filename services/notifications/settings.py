@@ -104,6 +104,13 @@ class NotificationsSettings(SessionSettings):
                     "messages handed back at a restart).",
     )
     send_poll_interval: float = 1.0
+    smtp_connections: int = Field(
+        default=4, ge=1, description="SMTP connections the sender keeps open and sends over side by side.",
+    )
+    send_batch_size: int = Field(
+        default=20, ge=1,
+        description="Emails the sender claims at a time (1: each leased for one SMTP exchange only).",
+    )
     send_retry_cap: float = Field(default=300.0, gt=0, description="Longest wait, in seconds, between two "
                                                                    "attempts to send an email while SMTP fails.")
     sent_email_retention_days: float = Field(
