@@ -2,31 +2,40 @@
 
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from services.assignments.auth import Actor
 from services.assignments.clock import stamp
 from services.assignments.models import AuditEntry
-from shared.events.base import Event
-from shared.messaging.outbox import add_event
+from shared.events.base import Event, utcnow
+from shared.messaging.outbox import OutboxMessage
+from shared.messaging.wakeup import OUTBOX_CHANNEL, notify_on_commit
 
 
 def record(
     session: Session, actor: Actor | None, *, action: str, entity_type: str, entity_id: object,
-    changes: dict[str, Any], event: Event | None = None,
-) -> AuditEntry:
-    """Write an audit entry, and the event (outbox) when there is one, in the caller's transaction."""
+    changes: dict[str, Any], event: Event | None = None, stamped: bool = False,
+) -> None:
+    """Write an audit entry, and the event (outbox) when there is one, in the caller's transaction;
+    `stamped`: the event already carries its directory version (see clock.current_version)."""
+    now = utcnow()
+    connection = session.connection()
     if event is not None:
-        event = stamp(session, event)
-        add_event(session, event)
-    entry = AuditEntry(
-        actor_id=actor.official_id if actor else None, actor_name=actor.name if actor else "system",
+        if not stamped:
+            event = stamp(session, event)
+        # the outbox row as shared.messaging.outbox.add_event stages it, inserted at once
+        connection.execute(insert(OutboxMessage.__table__).values(
+            event_id=event.event_id, event_type=event.event_type, correlation_id=event.correlation_id,
+            body=event.model_dump_json(), created_at=now, available_at=now, attempts=0,
+        ))
+        notify_on_commit(session, OUTBOX_CHANNEL)  # a relay in another process starts at once
+    connection.execute(insert(AuditEntry.__table__).values(
+        at=now, actor_id=actor.official_id if actor else None, actor_name=actor.name if actor else "system",
         actor_role=actor.role if actor else "", action=action, entity_type=entity_type,
         entity_id=str(entity_id), changes=_jsonable(changes), correlation_id=actor.correlation_id if actor else "",
         event_id=str(event.event_id) if event else None,
-    )
-    session.add(entry)
-    return entry
+    ))
 
 
 def _jsonable(value: Any) -> Any:

@@ -4,14 +4,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from services.assignments.domain import Role
 from services.assignments.models import ApiToken, Official
 from shared.events.base import as_utc, utcnow
 from shared.identity.auth import hash_token
 
-__all__ = ["Actor", "hash_token", "new_token", "resolve_token", "store_token"]
+__all__ = ["Actor", "hash_token", "new_token", "resolve_actor", "resolve_token", "store_token"]
 
 TOKEN_PREFIX = "pt_"
 LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -51,21 +52,29 @@ def store_token(
     return row
 
 
-def resolve_token(session: Session, token: str) -> Official | None:
-    """The active official a bearer token belongs to, or None (unknown, revoked or expired)."""
-    found = session.exec(
-        select(ApiToken, Official).join(Official, Official.id == ApiToken.official_id)  # type: ignore[arg-type]
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+def resolve_actor(session: Session, token: str, correlation_id: str = "") -> Actor | None:
+    """The actor a bearer token belongs to, or None (unknown, revoked or expired token, inactive
+    official); read as columns, with its last use recorded at most once a minute."""
+    found = session.connection().execute(
+        select(ApiToken.id, ApiToken.expires_at, ApiToken.last_used_at,
+               Official.id, Official.name, Official.role, Official.unit_id, Official.active)
+        .join(Official, col(Official.id) == col(ApiToken.official_id))
+        .where(col(ApiToken.token_hash) == hash_token(token), col(ApiToken.revoked_at).is_(None))
     ).first()
-    now = utcnow()
     if found is None:
         return None
-    row, official = found
-    if (row.expires_at is not None and as_utc(row.expires_at) <= now) or not official.active:
+    token_id, expires_at, last_used_at, official_id, name, role, unit_id, active = found
+    now = utcnow()
+    if (expires_at is not None and as_utc(expires_at) <= now) or not active:
         return None
-    last = row.last_used_at
-    if last is None or now - as_utc(last) > LAST_USED_GRANULARITY:
-        row.last_used_at = now  # at most once a minute: reads should not all become writes
-        session.add(row)
-    return official
+    if last_used_at is None or now - as_utc(last_used_at) > LAST_USED_GRANULARITY:
+        # at most once a minute: reads should not all become writes
+        session.connection().execute(
+            update(ApiToken.__table__).where(col(ApiToken.id) == token_id).values(last_used_at=now))
+    return Actor(official_id, name, Role(role), unit_id, correlation_id)
 
+
+def resolve_token(session: Session, token: str) -> Official | None:
+    """The active official a bearer token belongs to, or None (unknown, revoked or expired)."""
+    actor = resolve_actor(session, token)
+    return session.get(Official, actor.official_id) if actor is not None else None

@@ -1,8 +1,8 @@
 """The directory clock: every unit and official change gets the next number, every other event the
 number it was raised under, so consumers can tell whether they hold the directory an event needs."""
 
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlalchemy import ScalarSelect, update
+from sqlmodel import Session, col, select
 
 from services.assignments.models import DirectoryClock
 from shared.events.base import Event
@@ -22,3 +22,9 @@ def stamp(session: Session, event: Event) -> Event:
         clock = session.get(DirectoryClock, 1)
         version = clock.version if clock is not None else 0
     return event.model_copy(update={"directory_version": version or None})
+
+
+def current_version() -> ScalarSelect[int]:
+    """The clock's number as a column of the caller's query: what a non-directory event raised from
+    the data that query reads is stamped with (`stamp`'s number, read in the same snapshot)."""
+    return select(col(DirectoryClock.version)).where(col(DirectoryClock.id) == 1).scalar_subquery()

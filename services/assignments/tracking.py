@@ -1,18 +1,20 @@
 """Use cases for carrying out assignments: status updates and their review."""
 
 from datetime import date
+from typing import Any, Protocol, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.assignments import audit, domain
 from services.assignments.access import ensure_acts_for, ensure_readable, ensure_supervises
 from services.assignments.auth import Actor
+from services.assignments.clock import current_version
 from services.assignments.domain import PlanStatus, ReviewDecision, ReviewState, Status
 from services.assignments.errors import Invalid, NotFound, Stale, rules_checked
 from services.assignments.models import Assignment, Plan, StatusUpdate, Task, Unit
-from services.assignments.schemas import StatusUpdateCreate, UpdateReview
+from services.assignments.schemas import StatusUpdateCreate, StatusUpdatePublic, UpdateReview
 from shared.events import (
     AssignmentStatusChangedPayload,
     AssignmentStatusChangedV1,
@@ -43,7 +45,14 @@ def _context(session: Session, assignment: Assignment) -> tuple[Plan, Task, Unit
     return row[0], row[1], row[2]
 
 
-def _check_indicators(task: Task, values: dict[str, float]) -> None:
+class _Indicators(Protocol):
+    """What the indicator check reads of a task."""
+
+    code: str
+    indicators: list[dict[str, Any]]
+
+
+def _check_indicators(task: _Indicators, values: dict[str, float]) -> None:
     known = {i["code"] for i in task.indicators}
     unknown = sorted(set(values) - known)
     if unknown:
@@ -52,6 +61,10 @@ def _check_indicators(task: Task, values: dict[str, float]) -> None:
     negative = sorted(code for code, value in values.items() if value < 0)
     if negative:
         raise Invalid(f"Indicator values cannot be negative: {', '.join(negative)}.")
+
+
+def _changed_meanwhile(assignment_id: object) -> Stale:
+    return Stale(f"Assignment {assignment_id} was changed by someone else: reload it and try again.")
 
 
 def _bump(session: Session, assignment: Assignment, expected_version: int, **values: object) -> None:
@@ -63,60 +76,94 @@ def _bump(session: Session, assignment: Assignment, expected_version: int, **val
         .values(**changes).execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Stale(f"Assignment {assignment.id} was changed by someone else: reload it and try again.")
+        raise _changed_meanwhile(assignment.id)
     for name, value in changes.items():  # what the row now holds, without reading it back
         set_committed_value(assignment, name, value)
+
+
+_ASSIGNMENTS = cast(Table, Assignment.__table__)
+_STATUS_UPDATES = cast(Table, StatusUpdate.__table__)
+
+# what a report needs to know, as columns in one query (no entities to load): the assignment, its
+# plan, task and unit, and the directory clock in the same snapshot
+_REPORT_CONTEXT = (
+    select(col(Assignment.unit_id), col(Assignment.version), col(Assignment.status), col(Assignment.progress),
+           col(Assignment.due_on), col(Plan.id).label("plan_id"), col(Plan.number).label("plan_number"),
+           col(Plan.status).label("plan_status"), col(Task.id).label("task_id"), col(Task.code), col(Task.title),
+           col(Task.indicators), col(Unit.code).label("unit_code"), col(Unit.name).label("unit_name"),
+           current_version().label("directory_version"))
+    .join(Plan, col(Plan.id) == col(Assignment.plan_id))
+    .join(Task, col(Task.id) == col(Assignment.task_id))
+    .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+    .where(col(Assignment.id) == bindparam("assignment_id"))
+)
+_BUMP = (
+    update(_ASSIGNMENTS)
+    .where(_ASSIGNMENTS.c.id == bindparam("assignment_id"), _ASSIGNMENTS.c.version == bindparam("expected"))
+)
+_INSERT_UPDATE = insert(_STATUS_UPDATES).returning(_STATUS_UPDATES.c.id)
 
 
 def post_update(
     session: Session, *, actor: Actor, assignment_id: int, data: StatusUpdateCreate,
     if_match: int | None = None, today: date | None = None,
-) -> tuple[StatusUpdate, Assignment]:
+) -> StatusUpdatePublic:
     """Record a unit's status update and emit assignment.status_changed.v1."""
-    assignment = visible_assignment(session, actor=actor, assignment_id=assignment_id)
-    ensure_acts_for(actor, assignment.unit_id, "report on its assignment")
-    if if_match is not None and if_match != assignment.version:
-        raise Stale(f"Assignment {assignment_id} is at version {assignment.version}, not {if_match}: "
+    connection = session.connection()
+    found = connection.execute(_REPORT_CONTEXT, {"assignment_id": assignment_id}).first()
+    if found is None:
+        raise NotFound("Assignment", assignment_id)
+    ensure_readable(session, actor, found.unit_id, "Assignment", assignment_id)
+    ensure_acts_for(actor, found.unit_id, "report on its assignment")
+    if if_match is not None and if_match != found.version:
+        raise Stale(f"Assignment {assignment_id} is at version {found.version}, not {if_match}: "
                     "reload it and try again.")
-    plan, task, unit = _context(session, assignment)
-    current = Status(assignment.status)
+    current = Status(found.status)
     with rules_checked():
-        domain.check_plan_accepts_reports(PlanStatus(plan.status))
+        domain.check_plan_accepts_reports(PlanStatus(found.plan_status))
         domain.check_transition(current, data.status)
         progress = domain.normalise_progress(data.status, data.progress)
-    _check_indicators(task, data.indicator_values)
+    _check_indicators(found, data.indicator_values)
     now = utcnow()
     reported_on = today or local_date(now)
-    completed_on = reported_on if data.status == Status.COMPLETED else None
-    previous_progress = assignment.progress
-    _bump(session, assignment, assignment.version, status=data.status, progress=progress,
-          completed_on=completed_on, last_reported_on=reported_on, needs_resubmission=False)
+    version = found.version + 1
+    bumped = connection.execute(_BUMP.values(
+        version=version, updated_at=now, status=data.status, progress=progress,
+        completed_on=reported_on if data.status == Status.COMPLETED else None, last_reported_on=reported_on,
+        needs_resubmission=False,
+    ), {"assignment_id": assignment_id, "expected": found.version})
+    if bumped.rowcount != 1:  # optimistic concurrency: someone changed it since it was read
+        raise _changed_meanwhile(assignment_id)
     links = [str(link) for link in data.evidence_links]
-    row = StatusUpdate(
-        assignment_id=assignment_id, status=data.status, progress=progress, summary=data.summary,
-        difficulties=data.difficulties, indicator_values=data.indicator_values, evidence_links=links,
-        period=data.period, previous_status=current, previous_progress=previous_progress,
-        reported_by_id=actor.official_id, correlation_id=actor.correlation_id, created_at=now,
-    )
-    session.add(row)
-    session.flush()
+    update_id: int = connection.execute(_INSERT_UPDATE, {
+        "assignment_id": assignment_id, "status": data.status, "progress": progress, "summary": data.summary,
+        "difficulties": data.difficulties, "indicator_values": data.indicator_values, "evidence_links": links,
+        "period": data.period, "previous_status": current, "previous_progress": found.progress,
+        "reported_by_id": actor.official_id, "correlation_id": actor.correlation_id, "created_at": now,
+        "review_state": ReviewState.PENDING, "reviewed_by_id": None, "reviewed_at": None, "review_reason": "",
+    }).scalar_one()
     event = AssignmentStatusChangedV1(
-        correlation_id=actor.correlation_id, occurred_at=now,
+        correlation_id=actor.correlation_id, occurred_at=now, directory_version=found.directory_version or None,
         payload=AssignmentStatusChangedPayload(
-            assignment_id=assignment_id, update_id=row.id or 0, plan_id=plan.id or 0, plan_number=plan.number,
-            task_id=task.id or 0, task_code=task.code, task_title=task.title, unit_id=unit.id or 0,
-            unit_code=unit.code, unit_name=unit.name, old_status=current, new_status=data.status,
-            progress=progress, summary=data.summary, difficulties=data.difficulties, due_on=assignment.due_on,
+            assignment_id=assignment_id, update_id=update_id, plan_id=found.plan_id, plan_number=found.plan_number,
+            task_id=found.task_id, task_code=found.code, task_title=found.title, unit_id=found.unit_id,
+            unit_code=found.unit_code, unit_name=found.unit_name, old_status=current, new_status=data.status,
+            progress=progress, summary=data.summary, difficulties=data.difficulties, due_on=found.due_on,
             reported_by_id=actor.official_id, reported_by_name=actor.name, reported_at=now,
-            version=assignment.version, indicator_values=data.indicator_values, evidence_links=links,
+            version=version, indicator_values=data.indicator_values, evidence_links=links,
             period=data.period,
         ),
     )
     audit.record(session, actor, action="assignment.report", entity_type="assignment", entity_id=assignment_id,
-                 changes={"update_id": row.id, "status": [current, data.status],
-                          "progress": [previous_progress, progress]},
-                 event=event)
-    return row, assignment
+                 changes={"update_id": update_id, "status": [current, data.status],
+                          "progress": [found.progress, progress]},
+                 event=event, stamped=True)
+    return StatusUpdatePublic(
+        id=update_id, assignment_id=assignment_id, status=data.status, progress=progress, summary=data.summary,
+        difficulties=data.difficulties, reported_by_id=actor.official_id, created_at=now,
+        indicator_values=data.indicator_values, evidence_links=links, period=data.period,
+        assignment_version=version,
+    )
 
 
 def review_update(session: Session, *, actor: Actor, update_id: int, data: UpdateReview) -> StatusUpdate:
