@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from services.notifications.app import MIGRATIONS
-from services.notifications.mailer import SmtpSender, build_message
+from services.notifications.app import MIGRATIONS, mail_sender
+from services.notifications.mailer import SmtpPool, SmtpSender, build_message
 from services.notifications.models import OutgoingEmail
 from services.notifications.rendering import render
 from services.notifications.settings import NotificationsSettings
@@ -271,3 +271,33 @@ async def test_one_connection_carries_many_emails_and_a_dropped_one_is_replaced(
         assert sender._smtp is not first and len(smtp.mailbox.wait_for(4)) == 4  # sent at once, not retried later
         await sender.close()
         assert sender._smtp is None
+
+
+# -- the service's mail sender: batches, over several kept connections --------------------------
+
+async def test_the_mail_sender_sends_a_batch_side_by_side_over_its_connections(tmp_path: Path) -> None:
+    port = _free_port()
+    settings = _settings(tmp_path, port, smtp_connections=3, send_batch_size=10)
+    url = f"sqlite:///{tmp_path}/notifications.db"
+    migrate(url, MIGRATIONS)
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        session.add_all(_email(f"can-bo-{i}@travinh.gov.vn") for i in range(25))
+    pool = SmtpPool(settings, settings.smtp_connections)
+    worker = mail_sender(engine, pool, settings)
+    assert (worker.batch_size, worker.in_flight) == (10, 3)
+    lease = worker.lease.total_seconds()
+    assert 0.8 * lease + settings.smtp_timeout <= lease, "a send started before 80 % of the lease ends inside it"
+    try:
+        with SmtpServer(port) as server:
+            while await worker.run_once():
+                pass
+            received = server.mailbox.snapshot()
+        assert sorted(str(m["To"]).split("<")[-1].rstrip(">") for m in received) == sorted(
+            f"can-bo-{i}@travinh.gov.vn" for i in range(25))
+        with Session(engine) as session:
+            assert all(r.sent_at is not None for r in session.exec(select(OutgoingEmail)))
+        assert sum(s._smtp is not None for s in pool.senders) == 3, "each connection carried emails, kept open"
+    finally:
+        await pool.close()
+        engine.dispose()
