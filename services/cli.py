@@ -251,6 +251,7 @@ def cmd_reporting_rebuild(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure the machine's limits and plantrack's stages side by side; print JSON or a table."""
+    import dataclasses
     import json
     import logging
 
@@ -263,8 +264,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise SystemExit(f"unknown stages {sorted(unknown)}; choose from {', '.join(STAGES)}")
-    result = run(QUICK if args.quick else FULL, amqp_url=args.amqp_url, pg_url=args.pg_url, workers=args.workers,
-                 stages=stages)
+    sizes = QUICK if args.quick else FULL
+    if args.rate:
+        sizes = dataclasses.replace(sizes, rate=args.rate)
+    result = run(sizes, amqp_url=args.amqp_url, pg_url=args.pg_url, workers=args.workers, stages=stages)
     print(json.dumps(result, ensure_ascii=False) if args.json else render(result))
     return 0
 
@@ -306,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="smaller sizes: about a minute")
     bench.add_argument("--stages", default="", help="a comma-separated subset of: raw, bare, stack (API, relay, "
                        "consumers), steady (lag; includes stack), read-model")
+    bench.add_argument("--rate", type=float, default=0, help="updates a second of the steady stage (default 200)")
     bench.add_argument("--workers", type=int, default=1, help="uvicorn workers for the API and the bare endpoint")
     bench.add_argument("--amqp-url", default=os.environ.get("PLANTRACK_BENCH_AMQP_URL",
                                                             "amqp://guest:guest@127.0.0.1:5672/"),

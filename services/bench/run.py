@@ -266,7 +266,8 @@ def steady_stage(sizes: Sizes, world: World, assignments: ServiceProcess, report
     log.info("steady: %.0f updates/s for %.0f s", sizes.rate, sizes.steady_seconds)
     sent: list[Sent] = asyncio.run(steady(assignments.url, targets, rate=sizes.rate, seconds=sizes.steady_seconds))
     accepted = [s for s in sent if s.status == 201]
-    out.update(steady_rate_per_s=sizes.rate, steady_seconds=sizes.steady_seconds, steady_accepted=len(accepted),
+    out.update(steady_rate_per_s=sizes.rate, steady_seconds=sizes.steady_seconds, steady_sent=len(sent),
+               steady_accepted=len(accepted),
                steady_answer_p99_ms=percentile(sorted(s.answered_at - s.sent_at for s in accepted), 99))
     consumed_before = before.value(CONSUMED, service="reporting", event_type=STATUS_CHANGED)
     count = _consumed(reporting, "reporting")
