@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlmodel import Session
 
 from services.assignments.auth import Actor
@@ -11,6 +11,11 @@ from services.assignments.models import AuditEntry
 from shared.events.base import Event, utcnow
 from shared.messaging.outbox import OutboxMessage
 from shared.messaging.wakeup import OUTBOX_CHANNEL, notify_on_commit
+
+OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+AUDIT_LOG: Table = AuditEntry.__table__  # type: ignore[attr-defined]
+_INSERT_OUTBOX = insert(OUTBOX)  # built once: its SQL is compiled and cached once
+_INSERT_AUDIT = insert(AUDIT_LOG)
 
 
 def record(
@@ -25,17 +30,17 @@ def record(
         if not stamped:
             event = stamp(session, event)
         # the outbox row as shared.messaging.outbox.add_event stages it, inserted at once
-        connection.execute(insert(OutboxMessage.__table__).values(
-            event_id=event.event_id, event_type=event.event_type, correlation_id=event.correlation_id,
-            body=event.model_dump_json(), created_at=now, available_at=now, attempts=0,
-        ))
+        connection.execute(_INSERT_OUTBOX, {
+            "event_id": event.event_id, "event_type": event.event_type, "correlation_id": event.correlation_id,
+            "body": event.model_dump_json(), "created_at": now, "available_at": now, "attempts": 0,
+        })
         notify_on_commit(session, OUTBOX_CHANNEL)  # a relay in another process starts at once
-    connection.execute(insert(AuditEntry.__table__).values(
-        at=now, actor_id=actor.official_id if actor else None, actor_name=actor.name if actor else "system",
-        actor_role=actor.role if actor else "", action=action, entity_type=entity_type,
-        entity_id=str(entity_id), changes=_jsonable(changes), correlation_id=actor.correlation_id if actor else "",
-        event_id=str(event.event_id) if event else None,
-    ))
+    connection.execute(_INSERT_AUDIT, {
+        "at": now, "actor_id": actor.official_id if actor else None, "actor_name": actor.name if actor else "system",
+        "actor_role": actor.role if actor else "", "action": action, "entity_type": entity_type,
+        "entity_id": str(entity_id), "changes": _jsonable(changes),
+        "correlation_id": actor.correlation_id if actor else "", "event_id": str(event.event_id) if event else None,
+    })
 
 
 def _jsonable(value: Any) -> Any:

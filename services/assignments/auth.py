@@ -4,8 +4,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlalchemy import Table, bindparam, select, update
+from sqlmodel import Session, col
 
 from services.assignments.domain import Role
 from services.assignments.models import ApiToken, Official
@@ -16,6 +16,15 @@ __all__ = ["Actor", "hash_token", "new_token", "resolve_actor", "resolve_token",
 
 TOKEN_PREFIX = "pt_"
 LAST_USED_GRANULARITY = timedelta(minutes=1)
+TOKENS: Table = ApiToken.__table__  # type: ignore[attr-defined]
+# built once, so each request only binds its values
+_BY_TOKEN = (
+    select(col(ApiToken.id), col(ApiToken.expires_at), col(ApiToken.last_used_at), col(Official.id),
+           col(Official.name), col(Official.role), col(Official.unit_id), col(Official.active))
+    .join(Official, col(Official.id) == col(ApiToken.official_id))
+    .where(col(ApiToken.token_hash) == bindparam("token_hash"), col(ApiToken.revoked_at).is_(None))
+)
+_USED = update(TOKENS).where(TOKENS.c.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
 
 
 @dataclass(frozen=True)
@@ -55,22 +64,17 @@ def store_token(
 def resolve_actor(session: Session, token: str, correlation_id: str = "") -> Actor | None:
     """The actor a bearer token belongs to, or None (unknown, revoked or expired token, inactive
     official); read as columns, with its last use recorded at most once a minute."""
-    found = session.connection().execute(
-        select(ApiToken.id, ApiToken.expires_at, ApiToken.last_used_at,
-               Official.id, Official.name, Official.role, Official.unit_id, Official.active)
-        .join(Official, col(Official.id) == col(ApiToken.official_id))
-        .where(col(ApiToken.token_hash) == hash_token(token), col(ApiToken.revoked_at).is_(None))
-    ).first()
+    connection = session.connection()
+    found = connection.execute(_BY_TOKEN, {"token_hash": hash_token(token)}).first()
     if found is None:
         return None
     token_id, expires_at, last_used_at, official_id, name, role, unit_id, active = found
     now = utcnow()
-    if (expires_at is not None and as_utc(expires_at) <= now) or not active:
+    if (expires_at is not None and as_utc(expires_at) <= now) or not active or official_id is None:
         return None
     if last_used_at is None or now - as_utc(last_used_at) > LAST_USED_GRANULARITY:
         # at most once a minute: reads should not all become writes
-        session.connection().execute(
-            update(ApiToken.__table__).where(col(ApiToken.id) == token_id).values(last_used_at=now))
+        connection.execute(_USED, {"token_id": token_id, "now": now})
     return Actor(official_id, name, Role(role), unit_id, correlation_id)
 
 

@@ -3,10 +3,11 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
-from sqlmodel import select
+from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
 from services.assignments import queries, tracking
-from services.assignments.api.deps import ActorDep, PageDep, StateDep, parse_if_match
+from services.assignments.api.deps import ActingDep, ActorDep, PageDep, StateDep, parse_if_match
 from services.assignments.domain import DueState, Status
 from services.assignments.models import StatusUpdate
 from services.assignments.schemas import AssignmentPublic, Page, StatusUpdateCreate, StatusUpdatePublic
@@ -42,19 +43,20 @@ def get_assignment(assignment_id: DbId, actor: ActorDep, state: StateDep, respon
         return queries.assignment_view(session, a, local_date(), state.settings.due_soon_days)
 
 
-@router.post("/{assignment_id}/updates", status_code=status.HTTP_201_CREATED)
-def post_update(
-    assignment_id: DbId, data: StatusUpdateCreate, actor: ActorDep, state: StateDep, response: Response,
+@router.post("/{assignment_id}/updates", status_code=status.HTTP_201_CREATED, response_model=StatusUpdatePublic)
+async def post_update(
+    assignment_id: DbId, data: StatusUpdateCreate, acting: ActingDep,
     if_match: Annotated[str | None, Header()] = None,
-) -> StatusUpdatePublic:
+) -> Response:
     """Report status and progress (officer of the assigned unit); 409 on an illegal transition or a
     plan not published, 412 when If-Match names an old version."""
-    with state.uow() as session:
-        row, assignment = tracking.post_update(
-            session, actor=actor, assignment_id=assignment_id, data=data, if_match=parse_if_match(if_match)
-        )
-        response.headers["ETag"] = f'"{assignment.version}"'
-        return StatusUpdatePublic.model_validate({**row.model_dump(), "assignment_version": assignment.version})
+    def report(session: Session) -> StatusUpdatePublic:
+        return tracking.post_update(session, actor=acting.actor, assignment_id=assignment_id, data=data,
+                                    if_match=parse_if_match(if_match))
+
+    row = await run_in_threadpool(acting.run, report)  # the actor's transaction: one session, one hop
+    return Response(row.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json",
+                    headers={"ETag": f'"{row.assignment_version}"'})
 
 
 @router.get("/{assignment_id}/updates", response_model=Page[StatusUpdatePublic])
