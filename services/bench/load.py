@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
-
 
 @dataclass(frozen=True)
 class Target:
@@ -107,15 +105,32 @@ def _wrk(base_url: str, targets: Sequence[Target], *, seconds: float, connection
     return LoadResult(requests, micros / 1e6, statuses, p50 / 1000, p99 / 1000, tool="wrk")
 
 
-async def _python_loop(base_url: str, targets: Sequence[Target], *, seconds: float, connections: int) -> LoadResult:
-    """A minimal HTTP/1.1 keep-alive client: one request in flight per connection."""
+def _wire(base_url: str, targets: Sequence[Target]) -> tuple[str, int, list[bytes]]:
+    """Host, port and each target as the bytes of an HTTP/1.1 keep-alive POST."""
     url = urlsplit(base_url)
     host, port = url.hostname or "127.0.0.1", url.port or 80
-    wire = [
+    return host, port, [
         (f"POST {t.path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
          + "".join(f"{k}: {v}\r\n" for k, v in t.headers.items())
          + f"Content-Length: {len(t.body)}\r\n\r\n").encode() + t.body
         for t in targets]
+
+
+_LENGTH = re.compile(rb"(?i)content-length:\s*(\d+)")
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """Send one request, read its whole answer; its status."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = _LENGTH.search(head)
+    await reader.readexactly(int(length.group(1)) if length else 0)
+    return int(head[9:12])
+
+
+async def _python_loop(base_url: str, targets: Sequence[Target], *, seconds: float, connections: int) -> LoadResult:
+    """A minimal HTTP/1.1 keep-alive client: one request in flight per connection."""
+    host, port, wire = _wire(base_url, targets)
     statuses: Counter[int] = Counter()
     latencies: list[float] = []
     counter = iter(range(1 << 62))
@@ -126,11 +141,7 @@ async def _python_loop(base_url: str, targets: Sequence[Target], *, seconds: flo
         try:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                writer.write(wire[next(counter) % len(wire)])
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
-                await reader.readexactly(length)
-                statuses[int(head[9:12])] += 1
+                statuses[await _exchange(reader, writer, wire[next(counter) % len(wire)])] += 1
                 latencies.append(time.perf_counter() - started)
         finally:
             writer.close()
@@ -160,30 +171,39 @@ class Sent:
     answered_at: float = 0.0
 
 
-async def steady(base_url: str, targets: Sequence[Target], *, rate: float, seconds: float) -> list[Sent]:
-    """POST target i at start + i / rate (open loop: a slow answer does not delay the next request)."""
+async def steady(base_url: str, targets: Sequence[Target], *, rate: float, seconds: float,
+                 connections: int = 64) -> list[Sent]:
+    """Target i falls due at start + i / rate (open loop: a slow answer never delays the schedule);
+    `connections` keep-alive connections take due requests in order. Each request's `sent_at` is
+    when it fell due, so time spent waiting for a free connection counts against the server."""
+    host, port, wire = _wire(base_url, targets)
     total = int(rate * seconds)
-    sent: list[Sent] = []
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
-        async def one(i: int) -> None:
-            target = targets[i % len(targets)]
-            record = Sent(i, time.time())
-            sent.append(record)
-            try:
-                response = await client.post(target.path, content=target.body,
-                                             headers={"Content-Type": "application/json", **target.headers})
-                record.status = response.status_code
-            except httpx.HTTPError:
-                record.status = 0
-            record.answered_at = time.time()
+    sent = [Sent(i, 0.0) for i in range(total)]
+    due: asyncio.Queue[int | None] = asyncio.Queue()
 
-        start = time.perf_counter()
-        tasks = []
+    async def schedule() -> None:
+        wall, start = time.time(), time.perf_counter()
         for i in range(total):
             delay = start + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
+            sent[i].sent_at = wall + i / rate
+            due.put_nowait(i)
+        for _ in range(connections):
+            due.put_nowait(None)
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while (i := await due.get()) is not None:
+                try:
+                    sent[i].status = await _exchange(reader, writer, wire[i % len(wire)])
+                except (OSError, asyncio.IncompleteReadError):
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, port)
+                sent[i].answered_at = time.time()
+        finally:
+            writer.close()
+
+    await asyncio.gather(schedule(), *(connection() for _ in range(connections)))
     return sent

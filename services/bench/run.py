@@ -43,6 +43,7 @@ from shared.events.assignments import AssignmentStatusChangedPayload
 
 log = logging.getLogger("plantrack.bench")
 
+PREFIX = "plantrack_bench"
 ADMIN_TOKEN = "bench-admin-token"
 METRICS_TOKEN = "bench-metrics-token"
 STATUS_CHANGED = AssignmentStatusChangedV1.TYPE
@@ -333,7 +334,9 @@ def run(sizes: Sizes, *, amqp_url: str, pg_url: str, workers: int = 1,
         stages: tuple[str, ...] = STAGES) -> dict[str, Any]:
     """Measure the stages (all by default); the result has each key `plantrack bench --json` prints."""
     rabbit, pg = Rabbit(amqp_url), Postgres(pg_url)
-    name = run_name("plantrack_bench")
+    rabbit.drop_stale(PREFIX)  # what an interrupted run left behind
+    pg.drop_stale(PREFIX)
+    name = run_name(PREFIX)
     out: dict[str, Any] = {"quick": sizes is QUICK, "api_workers": workers, "cpus": os.cpu_count()}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp_dir:

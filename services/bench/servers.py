@@ -14,7 +14,12 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 PREFIX = "plantrack_test"
-_NAME = re.compile(rf"^{PREFIX}_(\d+)_[0-9a-f]+")
+
+
+def _stale(name: str, prefix: str) -> bool:
+    """True for a `<prefix>_<pid>_…` name whose process is gone."""
+    m = re.match(rf"^{prefix}_(\d+)_[0-9a-f]+", name)
+    return m is not None and not _alive(int(m.group(1)))
 
 
 def _alive(pid: int) -> bool:
@@ -60,11 +65,10 @@ class Rabbit:
         """Drop a vhost and everything in it."""
         subprocess.run([*self.ctl, "-q", "delete_vhost", name], capture_output=True, timeout=60)
 
-    def drop_stale(self) -> None:
-        """Drop test vhosts whose creating process is gone."""
+    def drop_stale(self, prefix: str = PREFIX) -> None:
+        """Drop the `prefix` vhosts whose creating process is gone."""
         for line in self._ctl("list_vhosts", "name").split():
-            m = _NAME.match(line)
-            if m and not _alive(int(m.group(1))):
+            if _stale(line, prefix):
                 self.delete_vhost(line)
 
 
@@ -97,9 +101,8 @@ class Postgres:
         """Drop a database, disconnecting its sessions."""
         self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    def drop_stale(self) -> None:
-        """Drop test databases whose creating process is gone."""
+    def drop_stale(self, prefix: str = PREFIX) -> None:
+        """Drop the `prefix` databases whose creating process is gone."""
         for (name,) in self._execute("SELECT datname FROM pg_database"):
-            m = _NAME.match(name)
-            if m and not _alive(int(m.group(1))):
+            if _stale(name, prefix):
                 self.drop_database(name)
