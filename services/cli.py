@@ -145,6 +145,14 @@ def cmd_relay(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mail_sender(_: argparse.Namespace) -> int:
+    """Run a standalone mail sender."""
+    from services.notifications.sender import main
+
+    main()
+    return 0
+
+
 def cmd_asyncapi(args: argparse.Namespace) -> int:
     """Print (or write) the AsyncAPI document of all events."""
     from services.asyncapi import render
@@ -288,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     relay = sub.add_parser("relay", help="run a standalone outbox relay")
     relay.set_defaults(func=cmd_relay)
+    sender = sub.add_parser("mail-sender", help="run a standalone mail sender (notifications' outgoing emails)")
+    sender.set_defaults(func=cmd_mail_sender)
     imp = sub.add_parser("import-plan", help="read a plan document (.txt, .docx, PDF) into tasks and responsible units")
     imp.add_argument("file")
     imp.add_argument("--json", action="store_true", help="print the full draft as JSON")

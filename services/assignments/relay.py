@@ -5,34 +5,28 @@ relays: rows are claimed with FOR UPDATE SKIP LOCKED, so relays never publish a 
 """
 
 import asyncio
-import contextlib
 import logging
 import signal
-from collections.abc import Iterator
 
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from services.assignments.app import MIGRATIONS, make_relay, relay_broker, run_relay_worker
 from services.assignments.settings import AssignmentsSettings
 from shared.db import make_engine, migrate, ping
-from shared.http import health_router
 from shared.logging import setup_logging
 from shared.messaging.broker import PlantrackBroker
 from shared.messaging.connect import BrokerRefused
 from shared.messaging.outbox import OutboxMessage
 from shared.messaging.readiness import broker_connected
 from shared.metrics.backlog import Backlog
-from shared.metrics.http import install_metrics
+from shared.worker_http import serving, worker_app
 
 log = logging.getLogger("plantrack.relay")
 
 
 def relay_app(engine: Engine, broker: PlantrackBroker, settings: AssignmentsSettings) -> FastAPI:
     """The relay's own small HTTP face: /health, /ready (database and broker) and /metrics."""
-    app = FastAPI(title="plantrack — outbox relay", docs_url=None, redoc_url=None, openapi_url=None)
-
     async def database_ok() -> bool:
         await asyncio.to_thread(ping, engine)
         return True
@@ -40,18 +34,8 @@ def relay_app(engine: Engine, broker: PlantrackBroker, settings: AssignmentsSett
     async def broker_ok() -> bool:
         return broker_connected(broker)
 
-    app.include_router(health_router({"database": database_ok, "broker": broker_ok}))
-    install_metrics(app, service="relay", token=settings.metrics_token,
-                    collectors=[Backlog(engine, OutboxMessage, "outbox")])
-    return app
-
-
-class _Server(uvicorn.Server):
-    """uvicorn inside the relay's loop: the relay, not uvicorn, handles SIGTERM."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+    return worker_app("plantrack — outbox relay", "relay", checks={"database": database_ok, "broker": broker_ok},
+                      metrics_token=settings.metrics_token, collectors=[Backlog(engine, OutboxMessage, "outbox")])
 
 
 async def run_relay(settings: AssignmentsSettings, stop: asyncio.Event) -> None:
@@ -60,17 +44,10 @@ async def run_relay(settings: AssignmentsSettings, stop: asyncio.Event) -> None:
     await asyncio.to_thread(migrate, url, MIGRATIONS)
     engine = make_engine(url)
     broker = relay_broker(settings)
-    server = None
-    if settings.relay_port:
-        server = _Server(uvicorn.Config(relay_app(engine, broker, settings), host="0.0.0.0",  # noqa: S104
-                                        port=settings.relay_port, log_level="warning", lifespan="off"))
-    serving = asyncio.create_task(server.serve()) if server else None
     try:
-        await run_relay_worker(make_relay(engine, broker, settings), broker, stop, settings)
+        async with serving(relay_app(engine, broker, settings), settings.relay_port):
+            await run_relay_worker(make_relay(engine, broker, settings), broker, stop, settings)
     finally:
-        if server is not None and serving is not None:
-            server.should_exit = True
-            await serving
         await broker.stop()
         engine.dispose()
 

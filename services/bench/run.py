@@ -128,19 +128,20 @@ def drain_rate(count: Callable[[], float], total: float, *, timeout: float) -> f
         time.sleep(0.05)
 
 
-class Relay:
-    """`plantrack relay` as a process of its own."""
+class Worker:
+    """A worker process of its own: `plantrack relay` or `plantrack mail-sender`."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, module: str, port_variable: str, env: dict[str, str], log_dir: Path) -> None:
+        self.module = module
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "PLANTRACK_ASSIGNMENTS_RELAY_PORT": str(self.port)}
-        self.log_path = log_dir / "relay.log"
+        self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT), port_variable: str(self.port)}
+        self.log_path = log_dir / f"{module.rsplit('.', 1)[1]}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Launch it."""
-        self.proc = subprocess.Popen([sys.executable, "-m", "services.assignments.relay"], env=self.env, cwd=ROOT,
+        self.proc = subprocess.Popen([sys.executable, "-m", self.module], env=self.env, cwd=ROOT,
                                      stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
@@ -178,7 +179,8 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
     dbs = {s: pg.create_database(f"{name}_{s}") for s in ("assignments", "notifications", "reporting")}
     port = free_port()
     engine = make_engine(dbs["assignments"])
-    relay = Relay({}, tmp)
+    relay = Worker("services.assignments.relay", "PLANTRACK_ASSIGNMENTS_RELAY_PORT", {}, tmp)
+    sender = Worker("services.notifications.sender", "PLANTRACK_NOTIFICATIONS_SENDER_PORT", {}, tmp)
     try:
         with MailSink(port) as sink:
             env = {
@@ -186,16 +188,18 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
                 "PLANTRACK_METRICS_TOKEN": METRICS_TOKEN, "PLANTRACK_SMTP_HOST": "127.0.0.1",
                 "PLANTRACK_SMTP_PORT": str(port), "PLANTRACK_DATA_DIR": str(tmp / "data"),
                 "PLANTRACK_NOTIFICATIONS_SUPERVISOR_MODE": "immediate",
-                "PLANTRACK_ASSIGNMENTS_RELAY_ENABLED": "false",
+                "PLANTRACK_ASSIGNMENTS_RELAY_ENABLED": "false", "PLANTRACK_NOTIFICATIONS_SEND_ENABLED": "false",
                 **{f"PLANTRACK_{s.upper()}_DATABASE_URL": db for s, db in dbs.items()},
             }
-            relay.env.update({k: v for k, v in env.items() if k != "PLANTRACK_ASSIGNMENTS_RELAY_ENABLED"})
+            for worker in (relay, sender):
+                worker.env.update(env)
             with _services(env, tmp, workers) as procs:
                 notifications, reporting, assignments = (procs[n] for n in ("notifications", "reporting",
                                                                            "assignments"))
                 for proc in (notifications, reporting, assignments):
                     proc.start(timeout=60)
                 relay.start()
+                sender.start()
                 log.info("building the plan: %d units x %d tasks", sizes.units, sizes.tasks)
                 world = build_world(assignments.url, ADMIN_TOKEN, units=sizes.units, tasks=sizes.tasks)
                 wait_for(lambda: outbox_pending(engine) == 0, timeout=600, what="the relay to publish the plan")
@@ -206,6 +210,7 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
                 relay.stop()
                 reporting.stop()
                 notifications.stop()
+                sender.stop()
                 log.info("API: closed loop for %.0f s", sizes.api_seconds)
                 api = closed_loop(assignments.url, update_targets(world, len(world.assignments)),
                                   seconds=sizes.api_seconds, connections=sizes.connections)
@@ -224,6 +229,8 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
 
                 for proc, key in ((reporting, "reporting"), (notifications, "notifications")):
                     log.info("%s: consuming %d events", key, backlog)
+                    if proc is notifications:
+                        sender.start()
                     proc.launch()
                     out[f"{key}_consume_per_s"] = round(drain_rate(_consumed(proc, key), backlog, timeout=900), 1)
                     proc.wait_ready(timeout=60)
@@ -239,6 +246,7 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
                     steady_stage(sizes, world, assignments, reporting, sink, out)
     finally:
         relay.stop()
+        sender.stop()
         engine.dispose()
         rabbit.delete_vhost(vhost)
         for db in dbs.values():
@@ -272,9 +280,10 @@ def steady_stage(sizes: Sizes, world: World, assignments: ServiceProcess, report
                steady_answer_p99_ms=percentile(sorted(s.answered_at - s.sent_at for s in accepted), 99))
     consumed_before = before.value(CONSUMED, service="reporting", event_type=STATUS_CHANGED)
     count = _consumed(reporting, "reporting")
+    emails = EmailLags(sink, marker, {f"{marker}-{s.index:07d}": s.sent_at for s in accepted}, start=before_emails)
     try:
         wait_for(lambda: count() >= consumed_before + len(accepted), timeout=600, what="the read model")
-        wait_for(lambda: sink.count() >= before_emails + len(accepted), timeout=600, what="the emails")
+        wait_for(lambda: emails.matched() >= len(accepted), timeout=600, what="the emails", every=0.5)
     except RuntimeError as exc:
         out["steady_incomplete"] = str(exc)
     after = scrape(reporting.url, METRICS_TOKEN)
@@ -282,18 +291,29 @@ def steady_stage(sizes: Sizes, world: World, assignments: ServiceProcess, report
         seconds = quantile(before.buckets(LAG, service="reporting", event_type=STATUS_CHANGED),
                            after.buckets(LAG, service="reporting", event_type=STATUS_CHANGED), q)
         out[key] = round(1000 * seconds, 1) if seconds is not None else None
-    sent_at = {f"{marker}-{s.index:07d}": s.sent_at for s in accepted}
-    lags = []
-    for arrival in sink.arrivals()[before_emails:]:
-        body = arrival.text()
-        at = body.find(marker + "-")
-        if at >= 0:
-            key = body[at:at + len(marker) + 8]
-            if key in sent_at:
-                lags.append(arrival.at - sent_at.pop(key))
-    lags.sort()
+    lags = sorted(emails.lags)
     out.update(lag_email_p50_ms=percentile(lags, 50), lag_email_p99_ms=percentile(lags, 99),
                steady_emails_matched=len(lags))
+
+
+class EmailLags:
+    """Emails found at the sink by the marker in their summary, timed from their request."""
+
+    def __init__(self, sink: MailSink, marker: str, sent_at: dict[str, float], *, start: int) -> None:
+        self.sink, self.marker, self.sent_at, self.seen = sink, marker, dict(sent_at), start
+        self.lags: list[float] = []
+
+    def matched(self) -> int:
+        """Read the emails that arrived since the last call; how many requests have their email."""
+        arrivals = self.sink.arrivals()
+        for arrival in arrivals[self.seen:]:
+            body = arrival.text()
+            at = body.find(self.marker + "-")
+            key = body[at:at + len(self.marker) + 8] if at >= 0 else ""
+            if key in self.sent_at:
+                self.lags.append(arrival.at - self.sent_at.pop(key))
+        self.seen = len(arrivals)
+        return len(self.lags)
 
 
 def read_model_stage(sizes: Sizes, pg: Postgres, name: str, out: dict[str, Any]) -> None:

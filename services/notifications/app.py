@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from services.notifications import api, consumers
 from services.notifications.mailer import SmtpPool
 from services.notifications.mailroom import Mailroom
-from services.notifications.models import OutgoingEmail
+from services.notifications.models import MAIL_CHANNEL, OutgoingEmail
 from services.notifications.scanner import Scanner
 from services.notifications.settings import NotificationsSettings
 from shared.db import make_engine, migrate, ping
@@ -50,7 +50,9 @@ def create_app(settings: NotificationsSettings | None = None) -> ConsumerAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(migrate, url, MIGRATIONS)
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(worker.run(stop)), asyncio.create_task(scanner.run(stop))]
+        tasks = [asyncio.create_task(scanner.run(stop))]
+        if settings.send_enabled:
+            tasks.append(asyncio.create_task(worker.run(stop)))
         log.info("notifications service started")
         try:
             yield
@@ -97,4 +99,5 @@ def mail_sender(engine: Engine, sender: SmtpPool, settings: NotificationsSetting
         lease=timedelta(seconds=lease), poll_interval=settings.send_poll_interval, retry_cap=settings.send_retry_cap,
         where=(OutgoingEmail.failed_at.is_(None),),  # type: ignore[union-attr]
         park_column="failed_at", retention=timedelta(days=settings.sent_email_retention_days),
+        wake_channel=MAIL_CHANNEL,
     )

@@ -4,11 +4,12 @@ chases, preferences, claimed occasions, digest items and outgoing emails."""
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
-from sqlalchemy.orm import registry
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, event, text
+from sqlalchemy.orm import Session, registry
 from sqlmodel import Field, SQLModel
 
 from shared.events.base import utcnow
+from shared.messaging.wakeup import notify_on_commit
 
 
 class NotificationsModel(SQLModel, registry=registry()):
@@ -239,3 +240,13 @@ class SigningKey(NotificationsModel, table=True):
 
     name: str = Field(primary_key=True, max_length=40)
     value: str = Field(max_length=200)
+
+
+MAIL_CHANNEL = "plantrack_mail"
+
+
+@event.listens_for(Session, "before_flush")
+def _wake_mail_senders(session: Session, _context: object, _instances: object) -> None:
+    """A transaction that stages emails wakes the mail senders (in any process) when it commits."""
+    if any(isinstance(row, OutgoingEmail) for row in session.new):
+        notify_on_commit(session, MAIL_CHANNEL)

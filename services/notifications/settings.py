@@ -103,7 +103,17 @@ class NotificationsSettings(SessionSettings):
         description="Deliveries before a message is dead-lettered (RabbitMQ also counts prefetched "
                     "messages handed back at a restart).",
     )
-    send_poll_interval: float = 1.0
+    send_poll_interval: float = Field(
+        default=1.0, gt=0,
+        description="Longest wait between checks for emails to send; on PostgreSQL a commit wakes the sender (NOTIFY).",
+    )
+    send_enabled: bool = Field(
+        default=True, description="Send emails inside the service process (false: run `plantrack mail-sender`).",
+    )
+    sender_port: int = Field(
+        default=0, ge=0, le=65535,
+        description="Port of `plantrack mail-sender`'s /health, /ready and /metrics (0: none).",
+    )
     smtp_connections: int = Field(
         default=4, ge=1, description="SMTP connections the sender keeps open and sends over side by side.",
     )

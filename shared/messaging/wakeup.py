@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import psycopg
 from sqlalchemy import Engine, text
-from sqlmodel import Session
+from sqlalchemy.orm import Session
 
 log = logging.getLogger("plantrack.wakeup")
 

@@ -99,7 +99,10 @@ ALLOWED = {
               "PLANTRACK_METRICS_TOKEN"},
     "notifications": {"PLANTRACK_AMQP_URL", "PLANTRACK_EVENTS_PRODUCER_USER", "PLANTRACK_NOTIFICATIONS_DATABASE_URL",
                       "PLANTRACK_SMTP_HOST", "PLANTRACK_SMTP_PORT", "PLANTRACK_PUBLIC_URL",
-                      "PLANTRACK_NOTIFICATIONS_UNSUBSCRIBE_URL", "PLANTRACK_SESSION_SECRET", "PLANTRACK_METRICS_TOKEN"},
+                      "PLANTRACK_NOTIFICATIONS_UNSUBSCRIBE_URL", "PLANTRACK_SESSION_SECRET", "PLANTRACK_METRICS_TOKEN",
+                      "PLANTRACK_NOTIFICATIONS_SEND_ENABLED"},
+    "mail-sender": {"PLANTRACK_NOTIFICATIONS_DATABASE_URL", "PLANTRACK_SMTP_HOST", "PLANTRACK_SMTP_PORT",
+                    "PLANTRACK_NOTIFICATIONS_SENDER_PORT", "PLANTRACK_METRICS_TOKEN"},
     "reporting": {"PLANTRACK_AMQP_URL", "PLANTRACK_EVENTS_PRODUCER_USER", "PLANTRACK_REPORTING_DATABASE_URL",
                   "PLANTRACK_ASSIGNMENTS_PUBLIC_URL", "PLANTRACK_SESSION_SECRET", "PLANTRACK_METRICS_TOKEN"},
     "demo": {"PLANTRACK_ADMIN_TOKEN"},
@@ -118,6 +121,11 @@ def test_each_service_gets_only_its_own_settings(name: str) -> None:
         assert environment["PLANTRACK_RABBITMQ_MANAGEMENT_URL"] == f"http://{admin}:15672"
         return
     if name == "demo":
+        return
+    if name == "mail-sender":  # the notifications service's own sender: its database role, its SMTP server
+        notifications = compose(env)["services"]["notifications"]["environment"]
+        for variable in ("PLANTRACK_NOTIFICATIONS_DATABASE_URL", "PLANTRACK_SMTP_HOST", "PLANTRACK_SMTP_PORT"):
+            assert environment[variable] == notifications[variable]
         return
     if name == "relay":  # the assignments service's own publisher: its broker user and database role
         assert environment["PLANTRACK_AMQP_URL"] == compose(env)["services"]["assignments"]["environment"][
@@ -214,7 +222,7 @@ def plantrack_services() -> dict[str, dict[str, Any]]:
 
 def test_every_plantrack_container_says_what_it_runs() -> None:
     services = plantrack_services()
-    assert set(services) == {*APP_SERVICES, "relay", "demo", "broker-setup"}
+    assert set(services) == {*APP_SERVICES, "relay", "mail-sender", "demo", "broker-setup"}
     for name, service in services.items():
         assert service.get("command"), f"{name} relies on the image's CMD"
     for name in APP_SERVICES:
