@@ -1,9 +1,10 @@
 """`plantrack bench`: this machine's own limits and plantrack's stages, measured side by side in one run.
 
 Every stage runs on a throwaway RabbitMQ vhost and throwaway PostgreSQL databases, against the
-services started as real processes (uvicorn; the outbox relay as `plantrack relay`), with an SMTP
-sink in this process. The stages, in order:
-1. raw RabbitMQ: aio-pika publishing persistent messages with confirms to a quorum queue, then consuming them;
+services started as real processes (uvicorn; the outbox relay and the mail sender in processes of
+their own, as compose runs them), with an SMTP sink in this process. The stages, in order:
+1. raw RabbitMQ: aio-pika publishing persistent messages with confirms, routed to two quorum queues
+   as plantrack's events are, then consuming one of them;
 2. the bare FastAPI endpoint and `POST /assignments/{id}/updates` under the same closed-loop load;
 3. the outbox relay draining what that load left, then each consumer service draining its queue
    (its `/metrics` counts what it consumed);

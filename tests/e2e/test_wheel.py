@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # the image's build context (.dockerignore): nothing else goes into the wheel
 CONTEXT = ("pyproject.toml", "README.md", "requirements.lock", "shared", "services")
 SERVICES = ("notifications", "reporting", "assignments")  # compose's start order
+WORKERS = ("relay", "mail-sender")  # started after them, with their own small HTTP port
+WORKER_PORTS = ("PLANTRACK_ASSIGNMENTS_RELAY_PORT", "PLANTRACK_NOTIFICATIONS_SENDER_PORT")
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +59,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def local_environment(service: dict[str, Any], amqp_url: str, databases: dict[str, str], smtp_port: int,
-                      admin_token: str) -> dict[str, str]:
+                      admin_token: str, port: int) -> dict[str, str]:
     """Compose's environment of a service, its hostnames and accounts swapped for the test servers'."""
     env = {k: str(v) for k, v in service.get("environment", {}).items()}
     for name, value in env.items():
@@ -77,6 +79,9 @@ def local_environment(service: dict[str, Any], amqp_url: str, databases: dict[st
             env[name] = make_url(amqp_url.replace("amqp://", "postgresql://", 1)).username or "guest"
         elif name == "PLANTRACK_ADMIN_TOKEN":
             env[name] = admin_token  # the service refuses .env.example's placeholder, as it should
+        elif name in WORKER_PORTS:
+            assert value == "8000"
+            env[name] = str(port)
     return env
 
 
@@ -84,16 +89,18 @@ def local_command(command: list[str], venv: Path, port: int) -> list[str]:
     """Compose's command, run from the venv, on a free local port instead of the container's 8000."""
     args = list(command)
     args[0] = str(venv / "bin" / args[0])
-    args[args.index("--host") + 1] = "127.0.0.1"
-    args[args.index("--port") + 1] = str(port)
+    if "--port" in args:  # a uvicorn service; a worker's port is in its environment
+        args[args.index("--host") + 1] = "127.0.0.1"
+        args[args.index("--port") + 1] = str(port)
     return args
 
 
 class Running:
     """The started services: name -> (process, base URL, log file)."""
 
-    def __init__(self) -> None:
+    def __init__(self, smtp: SmtpServer) -> None:
         self.procs: dict[str, tuple[subprocess.Popen[bytes], str, Path]] = {}
+        self.smtp = smtp
 
     def url(self, name: str) -> str:
         return self.procs[name][1]
@@ -122,14 +129,14 @@ def running(venv: Path, make_vhost: Callable[[], str], make_database: Callable[[
     admin_token = secrets.token_hex(24)
     cwd = tmp_path / "run"  # outside the repository, no source here
     cwd.mkdir()
-    started = Running()
     with SmtpServer(free_port()) as smtp:
+        started = Running(smtp)
         try:
-            for name in SERVICES:
+            for name in (*SERVICES, *WORKERS):
                 port = free_port()
                 env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8",
                        "PLANTRACK_DATA_DIR": str(tmp_path / "data"),  # the image's ENV, here
-                       **local_environment(services[name], amqp_url, databases, smtp.port, admin_token)}
+                       **local_environment(services[name], amqp_url, databases, smtp.port, admin_token, port)}
                 log_path = tmp_path / f"{name}.log"
                 proc = subprocess.Popen(local_command(services[name]["command"], venv, port), env=env, cwd=cwd,
                                         stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
@@ -166,7 +173,7 @@ def test_the_installed_wheel_imports_from_site_packages(venv: Path, tmp_path: Pa
 
 def test_compose_commands_serve_and_an_update_reaches_the_export(running: tuple[Running, str]) -> None:
     services, admin_token = running
-    for name in SERVICES:
+    for name in (*SERVICES, *WORKERS):
         assert httpx.get(f"{services.url(name)}/ready", timeout=5).status_code == 200
     flow = set_up_flow(services.url("assignments"), admin_token)
     post_update(services.url("assignments"), flow, request_id="req-wheel-1", progress=60)
@@ -181,5 +188,11 @@ def test_compose_commands_serve_and_an_update_reaches_the_export(running: tuple[
                 break
         time.sleep(0.2)
     assert rows and rows[0]["Tiến độ (%)"] == "60" and rows[0]["Trạng thái"] == "Đang thực hiện", rows
-    for name in SERVICES:
+    # the published plan told the unit officer its task: sent by the mail-sender process
+    deadline = time.monotonic() + 30
+    while "binh.stc@example.vn" not in (to := {m["To"].addresses[0].addr_spec
+                                               for m in services.smtp.mailbox.snapshot()}):
+        assert time.monotonic() < deadline, to
+        time.sleep(0.2)
+    for name in (*SERVICES, *WORKERS):
         assert "Traceback" not in services.log(name), services.log(name)

@@ -160,8 +160,10 @@ def service_apps(tmp_path) -> Iterator[list[FastAPI]]:  # type: ignore[no-untype
 def test_every_service_limits_bodies_with_pure_asgi_middlewares(service_apps: list[FastAPI]) -> None:
     from shared.body_limit import BodySizeLimitMiddleware
     from shared.http import RequestIdMiddleware
+    from shared.metrics.http import HttpMetricsMiddleware
 
     for app in service_apps:
         classes = [m.cls for m in app.user_middleware]  # outermost first
-        assert classes[:2] == [RequestIdMiddleware, BodySizeLimitMiddleware], app.title
+        # request metrics outermost (they time and count every answer, a refused body's too), then ids and the limit
+        assert classes[:3] == [HttpMetricsMiddleware, RequestIdMiddleware, BodySizeLimitMiddleware], app.title
         assert not [c for c in classes if isinstance(c, type) and issubclass(c, BaseHTTPMiddleware)], app.title
