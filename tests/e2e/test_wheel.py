@@ -18,6 +18,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from services.bench.processes import WORKERS as PROCESS_WORKERS
 from tests.support.flow import post_update, set_up_flow
 from tests.support.procs import free_port
 from tests.support.smtp import SmtpServer
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTEXT = ("pyproject.toml", "README.md", "requirements.lock", "shared", "services")
 SERVICES = ("notifications", "reporting", "assignments")  # compose's start order
 WORKERS = ("relay", "mail-sender")  # started after them, with their own small HTTP port
-WORKER_PORTS = ("PLANTRACK_ASSIGNMENTS_RELAY_PORT", "PLANTRACK_NOTIFICATIONS_SENDER_PORT")
+WORKER_PORTS = {setting for _, setting in PROCESS_WORKERS.values()}
 
 
 @pytest.fixture(scope="module")

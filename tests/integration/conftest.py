@@ -25,7 +25,10 @@ from shared.events import (
     UnitPayload,
 )
 from shared.events.base import utcnow
+from shared.messaging.broker import make_broker
 from shared.messaging.outbox import OutboxMessage, add_event
+from shared.messaging.publisher import outbox_publisher
+from shared.messaging.relay import outbox_relay, pending_count
 from shared.messaging.topology import EVENTS_EXCHANGE_NAME
 from tests.support.servers import Rabbit, run_name
 
@@ -244,3 +247,20 @@ async def wait_until(check: Callable[[], bool | Awaitable[bool]], what: str, wit
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within}s waiting for: {what}")
         await asyncio.sleep(every)
+
+
+async def relay_outbox(engine: Engine, amqp_url: str) -> None:
+    """Run the outbox relay (as the service builds it from a broker) until every row is sent."""
+    broker = make_broker(amqp_url)
+    await broker.connect()
+    try:
+        relay = outbox_relay(engine, outbox_publisher(broker), poll_interval=0.05)
+        stop = asyncio.Event()
+        task = asyncio.create_task(relay.run(stop))
+        try:
+            await wait_until(lambda: pending_count(engine) == 0, "the relay marks every row sent")
+        finally:
+            stop.set()
+            await task
+    finally:
+        await broker.stop()

@@ -2,7 +2,6 @@
 consumes and parks (and serves it on /metrics), a failing handler's retries are counted, and the
 relay counts what it published while the outbox backlog gauge drains."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,9 @@ from services.reporting.models import ReportAssignment
 from services.reporting.settings import ReportingSettings
 from shared.db import make_engine
 from shared.events import AssignmentStatusChangedV1
-from shared.messaging.broker import make_broker
 from shared.messaging.outbox import OutboxMessage
-from shared.messaging.publisher import outbox_publisher
-from shared.messaging.relay import outbox_relay, pending_count
 from shared.metrics.backlog import Backlog
-from tests.integration.conftest import Amqp, stage_events, status_event, unit_event, wait_until
+from tests.integration.conftest import Amqp, relay_outbox, stage_events, status_event, unit_event, wait_until
 from tests.integration.test_dead_letter import DLQ as TESTSVC_DLQ
 from tests.integration.test_dead_letter import LIMIT, SERVICE, start_consumer
 from tests.support.asgi import lifespan
@@ -123,19 +119,7 @@ async def test_the_relay_counts_published_events_and_the_backlog_drains(
     assert count == 3 and 0 <= age < 60
     published = value("plantrack_events_published_total", event_type="unit.created.v1")
 
-    broker = make_broker(amqp_url)
-    await broker.connect()
-    try:
-        relay = outbox_relay(engine, outbox_publisher(broker), poll_interval=0.05)
-        stop = asyncio.Event()
-        task = asyncio.create_task(relay.run(stop))
-        try:
-            await wait_until(lambda: pending_count(engine) == 0, "the relay marks every row sent")
-        finally:
-            stop.set()
-            await task
-    finally:
-        await broker.stop()
+    await relay_outbox(engine, amqp_url)
     assert value("plantrack_events_published_total", event_type="unit.created.v1") - published == 3
     assert backlog.read() == (0.0, 0.0)
     assert len(await amqp.take("probe.metrics", 3, within=5)) == 3

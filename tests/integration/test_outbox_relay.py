@@ -31,7 +31,16 @@ from shared.messaging.broker import make_broker
 from shared.messaging.outbox import OutboxMessage
 from shared.messaging.publisher import connect_until_stopped, outbox_publisher
 from shared.messaging.relay import claim_batch, outbox_relay, pending_count
-from tests.integration.conftest import Amqp, count_rows, make_due, outbox_rows, stage_events, unit_event, wait_until
+from tests.integration.conftest import (
+    Amqp,
+    count_rows,
+    make_due,
+    outbox_rows,
+    relay_outbox,
+    stage_events,
+    unit_event,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -106,19 +115,7 @@ async def test_relay_publishes_persistent_confirmed_messages_with_the_event_iden
     events = [unit_event(1, "req-a"), unit_event(2, "req-b"), unit_event(3, "")]
     stage_events(engine, events)
 
-    broker = make_broker(amqp_url)
-    await broker.connect()
-    try:
-        relay = outbox_relay(engine, outbox_publisher(broker), poll_interval=0.05)
-        stop = asyncio.Event()
-        task = asyncio.create_task(relay.run(stop))
-        try:
-            await wait_until(lambda: pending_count(engine) == 0, "the relay marks every row sent")
-        finally:
-            stop.set()
-            await task
-    finally:
-        await broker.stop()
+    await relay_outbox(engine, amqp_url)
 
     rows = outbox_rows(engine)
     assert all(r.sent_at is not None and r.attempts == 0 and r.last_error is None for r in rows)
