@@ -6,12 +6,13 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, Executable, Table, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -137,13 +138,25 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def _insert(dialect: str) -> Any:
+    """The dialect's INSERT, the one with ON CONFLICT."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
 def insert_missing(session: Session, row: SQLModel) -> None:
     """Insert `row` unless a row with its primary key exists (or is being inserted by a concurrent
     transaction, which this waits for): two consumers creating the same row do not collide."""
     table = row.__table__  # type: ignore[attr-defined]
     values = {c.name: getattr(row, c.name) for c in table.columns}
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    session.execute(_insert(session.get_bind().dialect.name)(table).values(**values).on_conflict_do_nothing())
+
+
+@cache
+def insert_new(dialect: str, table: Table) -> Executable:
+    """`insert_missing` as a prepared statement for hot paths (compiled once, values bound per call):
+    INSERT into `table` unless its key is there, returning the key (no row: it was there)."""
+    return _insert(dialect)(table).on_conflict_do_nothing().returning(  # type: ignore[no-any-return]
+        *table.primary_key.columns)
 
 
 def lock_or_insert(session: Session, row: M) -> M:

@@ -1,5 +1,6 @@
 """HTTP glue shared by the service apps: request ids, body limit, docs and health endpoints."""
 
+import asyncio
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -8,10 +9,12 @@ from typing import Literal
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import Engine
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.body_limit import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware
+from shared.db import ping
 from shared.identity.cookies import CookieMiddleware
 from shared.logging import correlation_id_var
 from shared.openapi import install_openapi
@@ -51,6 +54,15 @@ class Readiness(BaseModel):
 
     status: Literal["ok", "unavailable"]
     checks: dict[str, str]
+
+
+def database_check(engine: Engine) -> Callable[[], Awaitable[bool]]:
+    """A readiness check: the database answers a trivial query (in a thread)."""
+    async def database_ok() -> bool:
+        await asyncio.to_thread(ping, engine)
+        return True
+
+    return database_ok
 
 
 def health_router(checks: dict[str, Callable[[], Awaitable[object]]]) -> APIRouter:

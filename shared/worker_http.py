@@ -1,8 +1,9 @@
-"""The small HTTP face of a worker process (a standalone relay or mail sender): /health, /ready and
-/metrics on a port of its own, served in the worker's event loop."""
+"""A worker process (a standalone relay or mail sender): its small HTTP face (/health, /ready and
+/metrics on a port of its own, served in the worker's event loop) and its run until a signal."""
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import uvicorn
@@ -43,3 +44,15 @@ async def serving(app: FastAPI, port: int) -> AsyncIterator[None]:
     finally:
         server.should_exit = True
         await task
+
+
+def until_signalled(work: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run `work(stop)` in a new event loop; SIGINT or SIGTERM sets `stop`."""
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await work(stop)
+
+    asyncio.run(main())

@@ -23,8 +23,8 @@ from services.assignments.api import (
 )
 from services.assignments.api.deps import AppState
 from services.assignments.settings import AssignmentsSettings
-from shared.db import make_engine, migrate, ping, session_scope
-from shared.http import health_router, install_common
+from shared.db import make_engine, migrate, session_scope
+from shared.http import database_check, health_router, install_common
 from shared.logging import setup_logging
 from shared.messaging.broker import PlantrackBroker, make_broker
 from shared.messaging.connect import BrokerRefused
@@ -96,16 +96,12 @@ def create_app(settings: AssignmentsSettings | None = None) -> FastAPI:
     install_metrics(app, service="assignments", token=settings.metrics_token,
                     collectors=[Backlog(engine, OutboxMessage, "outbox")])
 
-    async def database_ok() -> bool:
-        await asyncio.to_thread(ping, engine)
-        return True
-
     async def broker_ok() -> bool:
         # the relay's connection; a relay that gave up (RabbitMQ refused the exchange) is not ready
         return not settings.relay_enabled or (
             broker_connected(broker) and bool(relay_task) and not relay_task[0].done())
 
-    app.include_router(health_router({"database": database_ok, "broker": broker_ok}))
+    app.include_router(health_router({"database": database_check(engine), "broker": broker_ok}))
     app.include_router(directory.router)
     app.include_router(plans.router)
     app.include_router(assignments.router)

@@ -2,20 +2,16 @@
 
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from services.assignments.auth import Actor
 from services.assignments.clock import stamp
 from services.assignments.models import AuditEntry
 from shared.events.base import Event, utcnow
-from shared.messaging.outbox import OutboxMessage
-from shared.messaging.wakeup import OUTBOX_CHANNEL, notify_on_commit
+from shared.messaging.outbox import insert_event
 
-OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
-AUDIT_LOG: Table = AuditEntry.__table__  # type: ignore[attr-defined]
-_INSERT_OUTBOX = insert(OUTBOX)  # built once: its SQL is compiled and cached once
-_INSERT_AUDIT = insert(AUDIT_LOG)
+_INSERT_AUDIT = insert(AuditEntry.__table__)  # type: ignore[attr-defined]  # built once: compiled once
 
 
 def record(
@@ -29,12 +25,7 @@ def record(
     if event is not None:
         if not stamped:
             event = stamp(session, event)
-        # the outbox row as shared.messaging.outbox.add_event stages it, inserted at once
-        connection.execute(_INSERT_OUTBOX, {
-            "event_id": event.event_id, "event_type": event.event_type, "correlation_id": event.correlation_id,
-            "body": event.model_dump_json(), "created_at": now, "available_at": now, "attempts": 0,
-        })
-        notify_on_commit(session, OUTBOX_CHANNEL)  # a relay in another process starts at once
+        insert_event(session, event)
     connection.execute(_INSERT_AUDIT, {
         "at": now, "actor_id": actor.official_id if actor else None, "actor_name": actor.name if actor else "system",
         "actor_role": actor.role if actor else "", "action": action, "entity_type": entity_type,

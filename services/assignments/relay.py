@@ -6,35 +6,32 @@ relays: rows are claimed with FOR UPDATE SKIP LOCKED, so relays never publish a 
 
 import asyncio
 import logging
-import signal
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from services.assignments.app import MIGRATIONS, make_relay, relay_broker, run_relay_worker
 from services.assignments.settings import AssignmentsSettings
-from shared.db import make_engine, migrate, ping
+from shared.db import make_engine, migrate
+from shared.http import database_check
 from shared.logging import setup_logging
 from shared.messaging.broker import PlantrackBroker
 from shared.messaging.connect import BrokerRefused
 from shared.messaging.outbox import OutboxMessage
 from shared.messaging.readiness import broker_connected
 from shared.metrics.backlog import Backlog
-from shared.worker_http import serving, worker_app
+from shared.worker_http import serving, until_signalled, worker_app
 
 log = logging.getLogger("plantrack.relay")
 
 
 def relay_app(engine: Engine, broker: PlantrackBroker, settings: AssignmentsSettings) -> FastAPI:
     """The relay's own small HTTP face: /health, /ready (database and broker) and /metrics."""
-    async def database_ok() -> bool:
-        await asyncio.to_thread(ping, engine)
-        return True
-
     async def broker_ok() -> bool:
         return broker_connected(broker)
 
-    return worker_app("plantrack — outbox relay", "relay", checks={"database": database_ok, "broker": broker_ok},
+    return worker_app("plantrack — outbox relay", "relay",
+                      checks={"database": database_check(engine), "broker": broker_ok},
                       metrics_token=settings.metrics_token, collectors=[Backlog(engine, OutboxMessage, "outbox")])
 
 
@@ -56,16 +53,8 @@ def main() -> None:
     """Run a standalone relay until SIGINT/SIGTERM."""
     settings = AssignmentsSettings()
     setup_logging("relay", settings.log_level)
-
-    async def _main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_relay(settings, stop)
-
     try:
-        asyncio.run(_main())
+        until_signalled(lambda stop: run_relay(settings, stop))
     except BrokerRefused:
         raise SystemExit(1) from None  # logged: RabbitMQ refused the events exchange
 

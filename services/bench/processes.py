@@ -20,6 +20,11 @@ APPS = {
     "reporting": "services.reporting.app:create_app",
     "bare": "services.bench.bare:create_app",  # the benchmark's yardstick
 }
+# worker processes: their module, and the setting that gives them a port for /ready and /metrics
+WORKERS = {
+    "relay": ("services.assignments.relay", "PLANTRACK_ASSIGNMENTS_RELAY_PORT"),
+    "mail-sender": ("services.notifications.sender", "PLANTRACK_NOTIFICATIONS_SENDER_PORT"),
+}
 
 
 def free_port() -> int:
@@ -30,7 +35,7 @@ def free_port() -> int:
 
 
 class ServiceProcess:
-    """One service under uvicorn, with its log captured to a file."""
+    """One service under uvicorn, or one worker process (WORKERS), with its log captured to a file."""
 
     def __init__(self, name: str, env: dict[str, str], log_dir: Path, *, workers: int = 1) -> None:
         self.name = name
@@ -46,18 +51,22 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def launch(self) -> "ServiceProcess":
-        """Start uvicorn; do not wait."""
+        """Start the process; do not wait."""
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", APPS[self.name], "--host", "127.0.0.1",
-             "--port", str(self.port), "--timeout-graceful-shutdown", str(GRACE_SECONDS),
-             *(["--workers", str(self.workers)] if self.workers > 1 else [])],
-            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        )
+        env = self.env
+        if self.name in WORKERS:
+            module, port_setting = WORKERS[self.name]
+            command = [sys.executable, "-m", module]
+            env = {**env, port_setting: str(self.port)}
+        else:
+            command = [sys.executable, "-m", "uvicorn", "--factory", APPS[self.name], "--host", "127.0.0.1",
+                       "--port", str(self.port), "--timeout-graceful-shutdown", str(GRACE_SECONDS),
+                       *(["--workers", str(self.workers)] if self.workers > 1 else [])]
+        self.proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         return self
 
     def start(self, timeout: float = 30.0) -> "ServiceProcess":
-        """Start uvicorn and wait until /ready answers 200."""
+        """Start the process and wait until /ready answers 200."""
         return self.launch().wait_ready(timeout)
 
     def wait_ready(self, timeout: float = 30.0) -> "ServiceProcess":

@@ -16,7 +16,6 @@ their own, as compose runs them), with an SMTP sink in this process. The stages,
 import asyncio
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,12 +26,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
-
 from services.bench.broker_limits import raw_limits
 from services.bench.load import Sent, Target, closed_loop, percentile, steady
 from services.bench.mailsink import MailSink
-from services.bench.processes import ROOT, ServiceProcess, free_port
+from services.bench.processes import ServiceProcess, free_port
 from services.bench.read_model import build, median_seconds, route_work
 from services.bench.scrape import Scrape, quantile, scrape
 from services.bench.servers import Postgres, Rabbit, run_name
@@ -41,6 +38,7 @@ from services.reporting.app import MIGRATIONS as REPORTING_MIGRATIONS
 from shared.db import make_engine, migrate
 from shared.events import AssignmentStatusChangedV1
 from shared.events.assignments import AssignmentStatusChangedPayload
+from shared.messaging.relay import pending_count
 
 log = logging.getLogger("plantrack.bench")
 
@@ -107,12 +105,6 @@ def wait_for(check: Callable[[], bool], *, timeout: float, what: str, every: flo
         time.sleep(every)
 
 
-def outbox_pending(engine: Engine) -> int:
-    """Unsent outbox rows."""
-    with engine.connect() as conn:
-        return int(conn.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")).scalar_one())
-
-
 def drain_rate(count: Callable[[], float], total: float, *, timeout: float) -> float:
     """Items a second while `count` (what is done so far) climbs to `total`, from the last sample
     before it moved to the first that reached `total`."""
@@ -129,29 +121,6 @@ def drain_rate(count: Callable[[], float], total: float, *, timeout: float) -> f
         time.sleep(0.05)
 
 
-class Worker:
-    """A worker process of its own: `plantrack relay` or `plantrack mail-sender`."""
-
-    def __init__(self, module: str, port_variable: str, env: dict[str, str], log_dir: Path) -> None:
-        self.module = module
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT), port_variable: str(self.port)}
-        self.log_path = log_dir / f"{module.rsplit('.', 1)[1]}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Launch it."""
-        self.proc = subprocess.Popen([sys.executable, "-m", self.module], env=self.env, cwd=ROOT,
-                                     stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT)
-
-    def stop(self) -> None:
-        """SIGTERM, and wait."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(30)
-
-
 def _consumed(proc: ServiceProcess, service: str) -> Callable[[], float]:
     def count() -> float:
         try:
@@ -164,7 +133,7 @@ def _consumed(proc: ServiceProcess, service: str) -> Callable[[], float]:
 @contextmanager
 def _services(env: dict[str, str], tmp: Path, workers: int) -> Iterator[dict[str, ServiceProcess]]:
     procs = {name: ServiceProcess(name, env, tmp, workers=workers if name == "assignments" else 1)
-             for name in ("notifications", "reporting", "assignments")}
+             for name in ("notifications", "reporting", "assignments", "relay", "mail-sender")}
     try:
         yield procs
     finally:
@@ -180,8 +149,6 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
     dbs = {s: pg.create_database(f"{name}_{s}") for s in ("assignments", "notifications", "reporting")}
     port = free_port()
     engine = make_engine(dbs["assignments"])
-    relay = Worker("services.assignments.relay", "PLANTRACK_ASSIGNMENTS_RELAY_PORT", {}, tmp)
-    sender = Worker("services.notifications.sender", "PLANTRACK_NOTIFICATIONS_SENDER_PORT", {}, tmp)
     try:
         with MailSink(port) as sink:
             env = {
@@ -192,18 +159,13 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
                 "PLANTRACK_ASSIGNMENTS_RELAY_ENABLED": "false", "PLANTRACK_NOTIFICATIONS_SEND_ENABLED": "false",
                 **{f"PLANTRACK_{s.upper()}_DATABASE_URL": db for s, db in dbs.items()},
             }
-            for worker in (relay, sender):
-                worker.env.update(env)
             with _services(env, tmp, workers) as procs:
-                notifications, reporting, assignments = (procs[n] for n in ("notifications", "reporting",
-                                                                           "assignments"))
-                for proc in (notifications, reporting, assignments):
+                notifications, reporting, assignments, relay, sender = procs.values()
+                for proc in procs.values():
                     proc.start(timeout=60)
-                relay.start()
-                sender.start()
                 log.info("building the plan: %d units x %d tasks", sizes.units, sizes.tasks)
                 world = build_world(assignments.url, ADMIN_TOKEN, units=sizes.units, tasks=sizes.tasks)
-                wait_for(lambda: outbox_pending(engine) == 0, timeout=600, what="the relay to publish the plan")
+                wait_for(lambda: pending_count(engine) == 0, timeout=600, what="the relay to publish the plan")
                 _settle(sink.count)
                 emails = sink.count()
 
@@ -220,18 +182,18 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
                 out.update(api_update_per_s=round(api.per_s, 1), api_update_p50_ms=api.p50_ms,
                            api_update_p99_ms=api.p99_ms, api_update_non_2xx=api.requests - api.statuses[201],
                            load_tool=api.tool)
-                backlog = outbox_pending(engine)
+                backlog = pending_count(engine)
                 out["backlog_events"] = backlog
 
                 log.info("relay: draining %d events", backlog)
-                relay.start()
+                relay.launch()
                 out["relay_publish_per_s"] = round(drain_rate(
-                    lambda: backlog - outbox_pending(engine), backlog, timeout=900), 1)
+                    lambda: backlog - pending_count(engine), backlog, timeout=900), 1)
 
                 for proc, key in ((reporting, "reporting"), (notifications, "notifications")):
                     log.info("%s: consuming %d events", key, backlog)
                     if proc is notifications:
-                        sender.start()
+                        sender.launch()
                     proc.launch()
                     out[f"{key}_consume_per_s"] = round(drain_rate(_consumed(proc, key), backlog, timeout=900), 1)
                     proc.wait_ready(timeout=60)
@@ -246,8 +208,6 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
                 if steady:
                     steady_stage(sizes, world, assignments, reporting, sink, out)
     finally:
-        relay.stop()
-        sender.stop()
         engine.dispose()
         rabbit.delete_vhost(vhost)
         for db in dbs.values():

@@ -16,8 +16,8 @@ from services.notifications.mailroom import Mailroom
 from services.notifications.models import MAIL_CHANNEL, OutgoingEmail
 from services.notifications.scanner import Scanner
 from services.notifications.settings import NotificationsSettings
-from shared.db import make_engine, migrate, ping
-from shared.http import health_router, install_common
+from shared.db import make_engine, migrate
+from shared.http import database_check, health_router, install_common
 from shared.logging import setup_logging
 from shared.messaging.broker import declare_dead_letter_queues, make_broker
 from shared.messaging.consumer_api import ConsumerAPI, consumer_api
@@ -28,6 +28,7 @@ from shared.metrics.http import install_metrics
 from shared.problems import install_problem_handlers
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+UNPARKED = (OutgoingEmail.failed_at.is_(None),)  # type: ignore[union-attr]  # emails the sender still tries
 log = logging.getLogger("plantrack.notifications")
 
 
@@ -67,17 +68,12 @@ def create_app(settings: NotificationsSettings | None = None) -> ConsumerAPI:
                    description="Emails officials about plan events. Consumes events from RabbitMQ.")
     install_problem_handlers(http)
     install_common(http)
-    install_metrics(http, service="notifications", token=settings.metrics_token, collectors=[
-        Backlog(engine, OutgoingEmail, "email", where=(OutgoingEmail.failed_at.is_(None),))])  # type: ignore[union-attr]
-
-    async def database_ok() -> bool:
-        await asyncio.to_thread(ping, engine)
-        return True
+    install_metrics(http, service="notifications", token=settings.metrics_token, collectors=[email_backlog(engine)])
 
     async def consumers_ok() -> bool:
         return consumers_ready(broker)
 
-    http.include_router(health_router({"database": database_ok, "consumers": consumers_ok}))
+    http.include_router(health_router({"database": database_check(engine), "consumers": consumers_ok}))
 
     http.include_router(api.router(room, worker.notify))
 
@@ -97,7 +93,11 @@ def mail_sender(engine: Engine, sender: SmtpPool, settings: NotificationsSetting
         engine, OutgoingEmail, sender.send, name="mail sender", batch_size=settings.send_batch_size,
         in_flight=len(sender.senders),
         lease=timedelta(seconds=lease), poll_interval=settings.send_poll_interval, retry_cap=settings.send_retry_cap,
-        where=(OutgoingEmail.failed_at.is_(None),),  # type: ignore[union-attr]
-        park_column="failed_at", retention=timedelta(days=settings.sent_email_retention_days),
+        where=UNPARKED, park_column="failed_at", retention=timedelta(days=settings.sent_email_retention_days),
         wake_channel=MAIL_CHANNEL,
     )
+
+
+def email_backlog(engine: Engine) -> Backlog:
+    """The scrape-time gauges of the emails still to send (parked ones aside)."""
+    return Backlog(engine, OutgoingEmail, "email", where=UNPARKED)

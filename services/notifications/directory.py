@@ -10,8 +10,9 @@ directory.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import func
+from sqlalchemy import Connection, Engine, func
 from sqlmodel import Session, col, select
 
 from services.notifications.models import DirectoryEntry, DirectoryOfficial, DirectoryUnit
@@ -54,11 +55,28 @@ def current(session: Session) -> Directory:
                      list(session.exec(select(DirectoryOfficial)).all()))
 
 
+# The directory as of a version never changes once all its events are here (the log is gap-free and
+# append-only), so each version's is read once per process and database, not once per event.
+_versions: WeakKeyDictionary[Engine | Connection, dict[int, Directory]] = WeakKeyDictionary()
+VERSIONS_KEPT = 64  # per database (events mostly come under the newest versions)
+
+
 def as_of(session: Session, event: Event, unit_ids: Iterable[int] = ()) -> Directory:
     """The directory `event` was raised under, holding `unit_ids` (DirectoryNotReady until it is here)."""
     version = event.directory_version
     if version is None:
         return _holding(current(session), unit_ids)
+    kept = _versions.setdefault(session.get_bind(), {})
+    found = kept.get(version)
+    if found is None:
+        found = kept[version] = _read(session, version)
+        while len(kept) > VERSIONS_KEPT:
+            kept.pop(next(iter(kept)), None)
+    return _holding(found, unit_ids)
+
+
+def _read(session: Session, version: int) -> Directory:
+    """The directory as of `version`, from the log (DirectoryNotReady while versions are missing)."""
     known = session.scalar(select(func.count()).select_from(DirectoryEntry)
                            .where(col(DirectoryEntry.version) <= version)) or 0
     if known < version:
@@ -75,7 +93,7 @@ def as_of(session: Session, event: Event, unit_ids: Iterable[int] = ()) -> Direc
             officials[e.official_id] = DirectoryOfficial(
                 id=e.official_id, name=e.name, email=e.email, title=e.title, unit_id=e.official_unit_id,
                 role=e.role, active=e.active)
-    return _holding(Directory(units, list(officials.values())), unit_ids)
+    return Directory(units, list(officials.values()))
 
 
 def _holding(found: Directory, unit_ids: Iterable[int]) -> Directory:

@@ -1,10 +1,8 @@
 """What the notifications service does with each event (sync, one transaction each, once per event)."""
 
 import logging
-from collections.abc import Callable, Iterable
-from weakref import WeakKeyDictionary
+from collections.abc import Callable
 
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from services.notifications import directory, facts, links
@@ -44,29 +42,6 @@ from shared.vietnamese import local_time
 
 CONSUMER = "notifications"
 log = logging.getLogger("plantrack.notifications")
-DIRECTORIES_KEPT = 64  # directories by version kept per database (events mostly come under the newest)
-
-# The directory as of a version never changes once all its events are here (the log is gap-free and
-# append-only), so each version's is read once per process and database, not once per event.
-_directories: WeakKeyDictionary[Engine, dict[int, directory.Directory]] = WeakKeyDictionary()
-
-
-def _directory_as_of(session: Session, engine: Engine, event: Event, unit_ids: Iterable[int]) -> directory.Directory:
-    """`directory.as_of`, remembered by directory version (DirectoryNotReady until it is complete)."""
-    version = event.directory_version
-    if version is None:
-        return directory.as_of(session, event, unit_ids)
-    kept = _directories.setdefault(engine, {})
-    found = kept.get(version)
-    if found is None:
-        found = directory.as_of(session, event)
-        kept[version] = found
-        while len(kept) > DIRECTORIES_KEPT:
-            kept.pop(next(iter(kept)), None)
-    missing = sorted(set(unit_ids) - set(found.units))
-    if missing:
-        raise DirectoryNotReady(f"units {missing} not in the directory yet")
-    return found
 
 
 def _once(room: Mailroom, event: Event, work: Callable[[Session], object]) -> bool:
@@ -172,7 +147,7 @@ def queue_status_emails(room: Mailroom, event: AssignmentStatusChangedV1) -> int
 
     def build(session: Session) -> Outcome:
         facts.apply_status(session, event, room.tz)
-        found = _directory_as_of(session, room.engine, event, [p.unit_id])
+        found = directory.as_of(session, event, [p.unit_id])
         reporter = next((o for o in found.officials if o.id == p.reported_by_id), None)
         people = audience(rule.audience, p.unit_id, found.units, found.officials,
                           exclude_official_id=p.reported_by_id)
@@ -199,7 +174,7 @@ def queue_returned_emails(room: Mailroom, event: StatusUpdateReviewedV1) -> int:
         facts.apply_review(session, event, room.tz)
         if p.decision != "returned":
             return Outcome()  # an accepted update needs no email
-        found = _directory_as_of(session, room.engine, event, [p.unit_id])
+        found = directory.as_of(session, event, [p.unit_id])
         context = {
             "plan_number": p.plan_number, "task_code": p.task_code, "task_title": p.task_title,
             "unit_name": p.unit_name, "reviewer_name": p.reviewer_name, "reviewed_at": local_time(p.reviewed_at),
@@ -220,7 +195,7 @@ def queue_round_emails(room: Mailroom, event: ReviewRoundOpenedV1) -> int:
 
     def build(session: Session) -> Outcome:
         facts.apply_round(session, event, room.tz)
-        found = _directory_as_of(session, room.engine, event, p.unit_ids)
+        found = directory.as_of(session, event, p.unit_ids)
         total = Outcome()
         for unit_id in dict.fromkeys(p.unit_ids):
             context: dict[str, object] = {

@@ -6,16 +6,14 @@ emails (FOR UPDATE SKIP LOCKED and leases), each woken by PostgreSQL NOTIFY when
 """
 
 import asyncio
-import signal
 
-from services.notifications.app import MIGRATIONS, mail_sender
+from services.notifications.app import MIGRATIONS, email_backlog, mail_sender
 from services.notifications.mailer import SmtpPool
-from services.notifications.models import OutgoingEmail
 from services.notifications.settings import NotificationsSettings
-from shared.db import make_engine, migrate, ping
+from shared.db import make_engine, migrate
+from shared.http import database_check
 from shared.logging import setup_logging
-from shared.metrics.backlog import Backlog
-from shared.worker_http import serving, worker_app
+from shared.worker_http import serving, until_signalled, worker_app
 
 
 async def run_sender(settings: NotificationsSettings, stop: asyncio.Event) -> None:
@@ -24,14 +22,8 @@ async def run_sender(settings: NotificationsSettings, stop: asyncio.Event) -> No
     await asyncio.to_thread(migrate, url, MIGRATIONS)
     engine = make_engine(url)
     pool = SmtpPool(settings, settings.smtp_connections)
-
-    async def database_ok() -> bool:
-        await asyncio.to_thread(ping, engine)
-        return True
-
-    app = worker_app("plantrack — mail sender", "mail-sender", checks={"database": database_ok},
-                     metrics_token=settings.metrics_token, collectors=[
-                         Backlog(engine, OutgoingEmail, "email", where=(OutgoingEmail.failed_at.is_(None),))])  # type: ignore[union-attr]
+    app = worker_app("plantrack — mail sender", "mail-sender", checks={"database": database_check(engine)},
+                     metrics_token=settings.metrics_token, collectors=[email_backlog(engine)])
     try:
         async with serving(app, settings.sender_port):
             await mail_sender(engine, pool, settings).run(stop)
@@ -44,15 +36,7 @@ def main() -> None:
     """Run a standalone mail sender until SIGINT/SIGTERM."""
     settings = NotificationsSettings()
     setup_logging("mail-sender", settings.log_level)
-
-    async def _main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_sender(settings, stop)
-
-    asyncio.run(_main())
+    until_signalled(lambda stop: run_sender(settings, stop))
 
 
 if __name__ == "__main__":

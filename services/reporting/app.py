@@ -19,8 +19,8 @@ from services.reporting import consumers, exports, pages, progress
 from services.reporting.documents import content, data, docx, pdf, xlsx
 from services.reporting.models import ReportPlan
 from services.reporting.settings import ReportingSettings
-from shared.db import make_engine, migrate, ping
-from shared.http import health_router, install_common
+from shared.db import make_engine, migrate
+from shared.http import database_check, health_router, install_common
 from shared.identity.auth import Principal, caller_auth
 from shared.logging import setup_logging
 from shared.messaging.broker import declare_dead_letter_queues, make_broker
@@ -110,14 +110,10 @@ def create_app(settings: ReportingSettings | None = None) -> ConsumerAPI:
     install_common(http)
     install_metrics(http, service="reporting", token=settings.metrics_token)
 
-    async def database_ok() -> bool:
-        await asyncio.to_thread(ping, engine)
-        return True
-
     async def consumers_ok() -> bool:
         return consumers_ready(broker)
 
-    http.include_router(health_router({"database": database_ok, "consumers": consumers_ok}))
+    http.include_router(health_router({"database": database_check(engine), "consumers": consumers_ok}))
     http.include_router(pages.build_router(engine, settings))
     install_static(http)
 

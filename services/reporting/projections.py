@@ -15,10 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Executable, Row, Table, bindparam, delete, select
 from sqlalchemy import update as sql_update
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col
-from sqlmodel import select as orm_select
+from sqlmodel import Session
 
 from services.reporting.models import (
     EventArchive,
@@ -34,7 +31,7 @@ from services.reporting.models import (
     ReportUnitPlan,
     ReportUpdate,
 )
-from shared.db import insert_missing, lock_or_insert
+from shared.db import insert_missing, insert_new, lock_or_insert
 from shared.due import ReportingPeriod
 from shared.events import (
     ApiTokenIssuedV1,
@@ -79,11 +76,6 @@ PLANS: Table = ReportPlan.__table__  # type: ignore[attr-defined]
 ARCHIVE: Table = EventArchive.__table__  # type: ignore[attr-defined]
 
 
-def _insert(session: Session) -> Any:
-    """The dialect's INSERT (with ON CONFLICT), for the session's database."""
-    return postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 # The hot path's statements, built once (compiled once per dialect) and run with parameters.
 LOCK_ASSIGNMENT = (
     select(ASSIGNMENTS.c.version, ASSIGNMENTS.c.last_reported_on, ASSIGNMENTS.c.task_id,
@@ -101,13 +93,6 @@ LATEST_UPDATE = (
 
 
 @cache
-def _insert_missing(dialect: str, table: Table) -> Executable:
-    """INSERT into `table` unless a row with the key is there, returning the key (none: it was)."""
-    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
-    return insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)  # type: ignore[no-any-return]
-
-
-@cache
 def _set_assignment(columns: frozenset[str]) -> Executable:
     """UPDATE one assignment's `columns` (parameters `set_<column>`, and `assignment_id`)."""
     return (sql_update(ASSIGNMENTS).where(ASSIGNMENTS.c.id == bindparam("assignment_id"))
@@ -119,17 +104,9 @@ def _run(session: Session, statement: Executable, params: dict[str, Any]) -> Any
     return session.connection().execute(statement, params)
 
 
-def _ensure(session: Session, placeholder: ReportingModel) -> None:
-    """Insert `placeholder` unless a row with its key exists; projections racing to create the same
-    row wait for each other instead of failing on the primary key."""
-    table: Any = type(placeholder).__table__  # type: ignore[attr-defined]
-    values = {c.name: getattr(placeholder, c.name) for c in table.columns}
-    session.execute(_insert(session)(table).values(values).on_conflict_do_nothing())
-
-
 def _locked(session: Session, placeholder: Model) -> Model:
     """The row with `placeholder`'s key (inserted from it if missing), locked until the commit."""
-    _ensure(session, placeholder)
+    insert_missing(session, placeholder)
     key = type(placeholder).__table__.primary_key.columns  # type: ignore[attr-defined]
     row = session.get(type(placeholder), tuple(getattr(placeholder, c.name) for c in key), with_for_update=True)
     assert row is not None
@@ -159,7 +136,7 @@ def _assignment(session: Session, assignment_id: int, **identity: Any) -> Report
 
 def archive(session: Session, event: Event) -> None:
     """Keep the event as received (once: a duplicate never gets this far)."""
-    _run(session, _insert_missing(session.get_bind().dialect.name, ARCHIVE), {
+    _run(session, insert_new(session.get_bind().dialect.name, ARCHIVE), {
         "event_id": event.event_id, "event_type": event.event_type, "occurred_at": event.occurred_at,
         "body": event.redacted().model_dump_json()})
 
@@ -292,16 +269,12 @@ def _take_review(update: ReportUpdate, state: str, reason: str, at: datetime) ->
 def _follow_latest_update(session: Session, row: ReportAssignment) -> None:
     """Show on the assignment the content and review of its latest update (highest version): a
     function of the updates known, so the same whatever order they and their reviews came in."""
-    latest = session.exec(orm_select(ReportUpdate).where(ReportUpdate.assignment_id == row.id)
-                          .order_by(col(ReportUpdate.version).desc(), col(ReportUpdate.id).desc())).first()
+    session.flush()  # the read below is Core: it sees this transaction's changes once they are flushed
+    latest = _latest_update(session, row.id)
     if latest is None:
         return
-    row.update_id, row.summary, row.difficulties = latest.id, latest.summary, latest.difficulties
-    row.reported_by, row.reported_at = latest.reported_by, latest.reported_at
-    row.indicator_values, row.evidence_links = dict(latest.indicator_values), list(latest.evidence_links)
-    row.period = latest.period
-    row.review_state, row.review_reason, row.reviewed_at = latest.review_state, latest.review_reason, latest.reviewed_at
-    row.reviewed_update_id = latest.id if latest.review_state != "pending" else None
+    for name, value in _shown(latest).items():
+        setattr(row, name, value)
     session.add(row)
 
 
@@ -320,7 +293,7 @@ def _latest_update(session: Session, assignment_id: int) -> Mapping[str, Any] | 
 
 
 def _shown(latest: Mapping[str, Any]) -> dict[str, Any]:
-    """What an assignment row shows of its latest update (as `_follow_latest_update` copies it)."""
+    """What an assignment row shows of its latest update."""
     return {"update_id": latest["id"], "summary": latest["summary"], "difficulties": latest["difficulties"],
             "reported_by": latest["reported_by"], "reported_at": latest["reported_at"],
             "indicator_values": dict(latest["indicator_values"]), "evidence_links": list(latest["evidence_links"]),
@@ -352,9 +325,9 @@ def apply_status_changed(engine: Engine, event: AssignmentStatusChangedV1) -> bo
     def work(session: Session) -> None:
         state = _lock_assignment(session, p.assignment_id, p.plan_id)
         if state is None or not state.plan_known:
-            _ensure(session, ReportPlan(id=p.plan_id, number=p.plan_number))
+            insert_missing(session, ReportPlan(id=p.plan_id, number=p.plan_number))
         if state is None:
-            _ensure(session, ReportAssignment(id=p.assignment_id, **identity))
+            insert_missing(session, ReportAssignment(id=p.assignment_id, **identity))
             state = _lock_assignment(session, p.assignment_id, p.plan_id)
             assert state is not None
         changes: dict[str, Any] = dict(identity) if state.task_id == PLACEHOLDER_TASK_ID else {}
@@ -374,7 +347,7 @@ def apply_status_changed(engine: Engine, event: AssignmentStatusChangedV1) -> bo
         if review is not None:
             update.update(review_state=review.review_state, review_reason=review.review_reason,
                           reviewed_at=review.reviewed_at)
-        inserted = _run(session, _insert_missing(session.get_bind().dialect.name, UPDATES), update).first()
+        inserted = _run(session, insert_new(session.get_bind().dialect.name, UPDATES), update).first()
         latest: Mapping[str, Any] | None = update
         if inserted is None:  # the update's row was there already (a rebuild's replay, say)
             if review is not None:
@@ -400,7 +373,7 @@ def apply_update_reviewed(engine: Engine, event: StatusUpdateReviewedV1) -> bool
     p = event.payload
 
     def work(session: Session) -> None:
-        _ensure(session, ReportPlan(id=p.plan_id, number=p.plan_number))
+        insert_missing(session, ReportPlan(id=p.plan_id, number=p.plan_number))
         row = _assignment(session, p.assignment_id, plan_id=p.plan_id, task_id=PLACEHOLDER_TASK_ID,
                           task_code=p.task_code, task_title=p.task_title, unit_id=p.unit_id, unit_code="",
                           unit_name=p.unit_name)
@@ -442,7 +415,7 @@ def apply_review_round_opened(engine: Engine, event: ReviewRoundOpenedV1) -> boo
     p = event.payload
 
     def work(session: Session) -> None:
-        _ensure(session, ReportPlan(id=p.plan_id, number=p.plan_number))
+        insert_missing(session, ReportPlan(id=p.plan_id, number=p.plan_number))
         session.merge(ReportReviewRound(**p.model_dump(), opened_at=event.occurred_at))
 
     return _handle(engine, event, work)

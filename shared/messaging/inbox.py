@@ -5,12 +5,10 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import Column, DateTime, Engine, Table
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
-from shared.db import session_scope
+from shared.db import insert_new, session_scope
 from shared.events.base import Event, utcnow
 
 
@@ -26,14 +24,12 @@ class ProcessedEvent(SQLModel, table=True):
 
 
 INBOX: Table = ProcessedEvent.__table__  # type: ignore[attr-defined]
-CLAIMS = {dialect: insert(INBOX).on_conflict_do_nothing().returning(INBOX.c.event_id)
-          for dialect, insert in (("postgresql", postgres_insert), ("sqlite", sqlite_insert))}
 
 
 def claim(session: Session, event: Event, consumer: str) -> bool:
     """Insert the event's inbox row in one round trip; False when it is there already. A concurrent
     duplicate's row blocks this until that transaction ends (then False if it committed)."""
-    inserted = session.connection().execute(CLAIMS[session.get_bind().dialect.name], {
+    inserted = session.connection().execute(insert_new(session.get_bind().dialect.name, INBOX), {
         "consumer": consumer, "event_id": event.event_id, "event_type": event.event_type,
         "processed_at": utcnow()}).first()
     return inserted is not None

@@ -1,9 +1,10 @@
 """Transactional outbox: events are rows written in the business transaction, published later."""
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, Index, Text, text
+from sqlalchemy import Column, DateTime, Index, Text, insert, text
 from sqlmodel import Field, Session, SQLModel
 
 from shared.events.base import Event, utcnow
@@ -35,17 +36,16 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
+def _values(event: Event) -> dict[str, Any]:
+    """The columns of the outbox row that carries `event`, due now."""
+    now = utcnow()
+    return {"event_id": event.event_id, "event_type": event.event_type, "correlation_id": event.correlation_id,
+            "body": event.model_dump_json(), "created_at": now, "available_at": now}
+
+
 def outbox_row(event: Event) -> OutboxMessage:
     """The outbox row that carries `event`, due now."""
-    now = utcnow()
-    return OutboxMessage(
-        event_id=event.event_id,
-        event_type=event.event_type,
-        correlation_id=event.correlation_id,
-        body=event.model_dump_json(),
-        created_at=now,
-        available_at=now,
-    )
+    return OutboxMessage(**_values(event))
 
 
 def add_event(session: Session, event: Event) -> OutboxMessage:
@@ -54,6 +54,15 @@ def add_event(session: Session, event: Event) -> OutboxMessage:
     session.add(row)
     notify_on_commit(session, OUTBOX_CHANNEL)  # a relay in another process starts at once
     return row
+
+
+_INSERT = insert(OutboxMessage.__table__)  # type: ignore[attr-defined]  # built once: compiled once
+
+
+def insert_event(session: Session, event: Event) -> None:
+    """`add_event` for hot paths: the row is inserted at once with a prepared statement, no ORM object."""
+    session.connection().execute(_INSERT, {**_values(event), "attempts": 0})
+    notify_on_commit(session, OUTBOX_CHANNEL)
 
 
 def backoff(attempts: int, *, base: float = 1.0, cap: float = 30.0) -> timedelta:

@@ -15,6 +15,7 @@ log = logging.getLogger("plantrack.wakeup")
 
 OUTBOX_CHANNEL = "plantrack_outbox"
 RECONNECT_SECONDS = 2.0
+_NOTIFY = text("SELECT pg_notify(:channel, '')")  # built once: a hot path's statement
 
 
 def notify_on_commit(session: Session, channel: str) -> None:
@@ -27,7 +28,7 @@ def notify_on_commit(session: Session, channel: str) -> None:
     notified = session.info.setdefault("plantrack_notified", {})
     if transaction is not None and notified.get(channel) is transaction:
         return
-    session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+    session.execute(_NOTIFY, {"channel": channel})
     notified[channel] = session.get_transaction()
 
 
