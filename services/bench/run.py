@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from services.bench import cpu
 from services.bench.broker_limits import raw_limits
 from services.bench.load import Sent, Target, closed_loop, percentile, steady
 from services.bench.mailsink import MailSink
@@ -130,6 +131,11 @@ def _consumed(proc: ServiceProcess, service: str) -> Callable[[], float]:
     return count
 
 
+def _running(*procs: ServiceProcess) -> dict[str, int]:
+    """The pids of those of `procs` that run, by name (for cpu.window)."""
+    return {p.name: p.proc.pid for p in procs if p.proc is not None and p.proc.poll() is None}
+
+
 @contextmanager
 def _services(env: dict[str, str], tmp: Path, workers: int) -> Iterator[dict[str, ServiceProcess]]:
     procs = {name: ServiceProcess(name, env, tmp, workers=workers if name == "assignments" else 1)
@@ -175,8 +181,10 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
                 notifications.stop()
                 sender.stop()
                 log.info("API: closed loop for %.0f s", sizes.api_seconds)
-                api = closed_loop(assignments.url, update_targets(world, len(world.assignments)),
-                                  seconds=sizes.api_seconds, connections=sizes.connections)
+                with cpu.window(_running(assignments)) as used:
+                    api = closed_loop(assignments.url, update_targets(world, len(world.assignments)),
+                                      seconds=sizes.api_seconds, connections=sizes.connections)
+                out["api_update_cpu_ms"] = used.ms_per(api.requests)
                 served = scrape(assignments.url, METRICS_TOKEN)
                 out["api_update_server_ms"] = mean_ms(served, HTTP_DURATION, route=UPDATE_ROUTE, method="POST")
                 out.update(api_update_per_s=round(api.per_s, 1), api_update_p50_ms=api.p50_ms,
@@ -187,16 +195,24 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
 
                 log.info("relay: draining %d events", backlog)
                 relay.launch()
-                out["relay_publish_per_s"] = round(drain_rate(
-                    lambda: backlog - pending_count(engine), backlog, timeout=900), 1)
+                relay.wait_ready(timeout=60)  # CPU is counted from here: start-up (imports) aside
+                left = pending_count(engine)
+                with cpu.window(_running(relay)) as used:
+                    out["relay_publish_per_s"] = round(drain_rate(
+                        lambda: backlog - pending_count(engine), backlog, timeout=900), 1)
+                out["relay_cpu_ms"] = used.ms_per(left)
 
                 for proc, key in ((reporting, "reporting"), (notifications, "notifications")):
                     log.info("%s: consuming %d events", key, backlog)
                     if proc is notifications:
                         sender.launch()
                     proc.launch()
-                    out[f"{key}_consume_per_s"] = round(drain_rate(_consumed(proc, key), backlog, timeout=900), 1)
                     proc.wait_ready(timeout=60)
+                    consumed = _consumed(proc, key)
+                    left = backlog - int(consumed())
+                    with cpu.window(_running(proc, sender)) as used:
+                        out[f"{key}_consume_per_s"] = round(drain_rate(consumed, backlog, timeout=900), 1)
+                    out[f"{key}_cpu_ms"] = used.ms_per(left)
                     out[f"{key}_handle_ms"] = mean_ms(scrape(proc.url, METRICS_TOKEN), HANDLE, service=key,
                                                       event_type=STATUS_CHANGED)
                 log.info("notifications: sending %d emails", backlog)
@@ -206,7 +222,9 @@ def stack_stages(sizes: Sizes, rabbit: Rabbit, pg: Postgres, name: str, tmp: Pat
                     out["emails_per_s"] = round((len(arrivals) - 1) / (arrivals[-1].at - arrivals[0].at), 1)
 
                 if steady:
-                    steady_stage(sizes, world, assignments, reporting, sink, out)
+                    with cpu.window(_running(*procs.values())) as used:
+                        steady_stage(sizes, world, assignments, reporting, sink, out)
+                    out.update(steady_cpu_ms=used.ms_per(out["steady_accepted"]), steady_busy_cores=used.cores())
     finally:
         engine.dispose()
         rabbit.delete_vhost(vhost)

@@ -32,8 +32,18 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+# (label, key): CPU milliseconds per item of a stage, by process (services/bench/cpu.py)
+CPU: tuple[tuple[str, str], ...] = (
+    ("API, per request", "api_update_cpu_ms"),
+    ("relay, per event", "relay_cpu_ms"),
+    ("reporting, per event", "reporting_cpu_ms"),
+    ("notifications, per event", "notifications_cpu_ms"),
+    ("steady, per update", "steady_cpu_ms"),
+)
+
+
 def render(result: dict[str, Any]) -> str:
-    """Markdown: the paired stages, then the single figures, then the sizes."""
+    """Markdown: the paired stages, the single figures, CPU per item by process, then the rest."""
     lines = ["| stage | plantrack | limit | ratio | target |", "|---|---|---|---|---|"]
     for label, key, limit, ratio, target, unit in ROWS:
         lines.append(f"| {label} | {_fmt(result.get(key))} {unit} | {_fmt(result.get(limit))} {unit} "
@@ -41,7 +51,11 @@ def render(result: dict[str, Any]) -> str:
     lines += ["", "| figure | value | target |", "|---|---|---|"]
     for label, key, target, unit in SINGLES:
         lines.append(f"| {label} | {_fmt(result.get(key))} {unit} | {target} {unit if target else ''} |")
-    rest = {k: v for k, v in result.items()
-            if k not in {r[1] for r in ROWS} | {r[2] for r in ROWS} | {r[3] for r in ROWS} | {s[1] for s in SINGLES}}
+    lines += ["", "| CPU ms | by process (machine: all of it) |", "|---|---|"]
+    for label, key in CPU:
+        if result.get(key):
+            lines.append(f"| {label} | {', '.join(f'{n} {v:.2f}' for n, v in result[key].items())} |")
+    shown = {key for row in ROWS for key in row[1:4]} | {s[1] for s in SINGLES} | {c[1] for c in CPU}
+    rest = {k: v for k, v in result.items() if k not in shown}
     lines += ["", ", ".join(f"{k}={_fmt(v)}" for k, v in rest.items())]
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """FastStream subscribers of the notifications service."""
 
-import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from faststream.rabbit import RabbitBroker, RabbitQueue
 
@@ -28,6 +28,7 @@ from shared.events import (
     WebSessionEndedV1,
     WebSessionStartedV1,
 )
+from shared.messaging.group_commit import GroupCommit
 from shared.messaging.topology import EVENTS_EXCHANGE, consumer_queue
 
 SERVICE = "notifications"
@@ -38,6 +39,11 @@ def register(
 ) -> list[RabbitQueue]:
     """Subscribe the handlers; return the queues (their dead-letter queues are declared at start)."""
     queues: list[RabbitQueue] = []
+    commits = GroupCommit(room.engine, SERVICE, batch_size=room.settings.batch_size,
+                          runners=room.settings.batch_runners)
+
+    async def handle(handler: Callable[[Mailroom, Any], Any], event: Any) -> Any:
+        return await commits.run(lambda: handler(room, event))
 
     def subscriber(event_type: str):  # type: ignore[no-untyped-def]
         queue = consumer_queue(SERVICE, event_type, delivery_limit=room.settings.delivery_limit)
@@ -47,103 +53,103 @@ def register(
     @subscriber(UnitCreatedV1.TYPE)
     async def on_unit_created(event: UnitCreatedV1) -> None:
         """Learn a new unit and its mailbox."""
-        await asyncio.to_thread(handlers.record_unit, room, event)
+        await handle(handlers.record_unit, event)
 
     @subscriber(UnitUpdatedV1.TYPE)
     async def on_unit_updated(event: UnitUpdatedV1) -> None:
         """Apply a unit's new name or mailbox."""
-        await asyncio.to_thread(handlers.record_unit, room, event)
+        await handle(handlers.record_unit, event)
 
     @subscriber(OfficialCreatedV1.TYPE)
     async def on_official_created(event: OfficialCreatedV1) -> None:
         """Learn a new official and their email."""
-        await asyncio.to_thread(handlers.record_official, room, event)
+        await handle(handlers.record_official, event)
 
     @subscriber(OfficialUpdatedV1.TYPE)
     async def on_official_updated(event: OfficialUpdatedV1) -> None:
         """Apply the official's new data, role or active flag."""
-        await asyncio.to_thread(handlers.record_official, room, event)
+        await handle(handlers.record_official, event)
 
     @subscriber(ApiTokenIssuedV1.TYPE)
     async def on_token_issued(event: ApiTokenIssuedV1) -> None:
         """Learn a token, so its holder can call this service."""
-        await asyncio.to_thread(handlers.record_token, room, event)
+        await handle(handlers.record_token, event)
 
     @subscriber(ApiTokenRevokedV1.TYPE)
     async def on_token_revoked(event: ApiTokenRevokedV1) -> None:
         """Stop accepting a revoked token."""
-        await asyncio.to_thread(handlers.record_token, room, event)
+        await handle(handlers.record_token, event)
 
     @subscriber(WebSessionStartedV1.TYPE)
     async def on_session_started(event: WebSessionStartedV1) -> None:
         """Learn a browser session, so its cookie works on this service."""
-        await asyncio.to_thread(handlers.record_session, room, event)
+        await handle(handlers.record_session, event)
 
     @subscriber(WebSessionEndedV1.TYPE)
     async def on_session_ended(event: WebSessionEndedV1) -> None:
         """Stop accepting an ended browser session."""
-        await asyncio.to_thread(handlers.record_session, room, event)
+        await handle(handlers.record_session, event)
 
     @subscriber(SigninLinkRequestedV1.TYPE)
     async def on_signin_link_requested(event: SigninLinkRequestedV1) -> None:
         """Email the one-time sign-in link at once."""
-        if await asyncio.to_thread(handlers.queue_signin_email, room, event):
+        if await handle(handlers.queue_signin_email, event):
             wake_sender()
 
     @subscriber(PlanCreatedV1.TYPE)
     async def on_plan_created(event: PlanCreatedV1) -> None:
         """Learn a plan: number, title, issuer, reporting period."""
-        await asyncio.to_thread(handlers.record_plan, room, event)
+        await handle(handlers.record_plan, event)
 
     @subscriber(PlanUpdatedV1.TYPE)
     async def on_plan_updated(event: PlanUpdatedV1) -> None:
         """Follow a draft plan's edits."""
-        await asyncio.to_thread(handlers.record_plan, room, event)
+        await handle(handlers.record_plan, event)
 
     @subscriber(PlanPublishedV1.TYPE)
     async def on_plan_published(event: PlanPublishedV1) -> None:
         """A plan is in force: its units are told what they were given, and its deadlines chased."""
-        if await asyncio.to_thread(handlers.record_plan, room, event):
+        if await handle(handlers.record_plan, event):
             poke_scanner()
 
     @subscriber(PlanClosedV1.TYPE)
     async def on_plan_closed(event: PlanClosedV1) -> None:
         """A closed plan is chased no more."""
-        await asyncio.to_thread(handlers.record_plan, room, event)
+        await handle(handlers.record_plan, event)
 
     @subscriber(AssignmentCreatedV1.TYPE)
     async def on_assignment_created(event: AssignmentCreatedV1) -> None:
         """Learn an assignment and its deadline; the scanner announces it on a published plan."""
-        if await asyncio.to_thread(handlers.record_assignment, room, event):
+        if await handle(handlers.record_assignment, event):
             poke_scanner()
 
     @subscriber(AssignmentStatusChangedV1.TYPE)
     async def on_status_changed(event: AssignmentStatusChangedV1) -> None:
         """Tell the supervising officials; the mail worker sends what is not held for a digest."""
-        if await asyncio.to_thread(handlers.queue_status_emails, room, event):
+        if await handle(handlers.queue_status_emails, event):
             wake_sender()
 
     @subscriber(StatusUpdateReviewedV1.TYPE)
     async def on_update_reviewed(event: StatusUpdateReviewedV1) -> None:
         """Tell the unit's officers when their update was returned."""
-        if await asyncio.to_thread(handlers.queue_returned_emails, room, event):
+        if await handle(handlers.queue_returned_emails, event):
             wake_sender()
 
     @subscriber(UnitPlanRegisteredV1.TYPE)
     async def on_unit_plan_registered(event: UnitPlanRegisteredV1) -> None:
         """A unit registered its own plan."""
-        await asyncio.to_thread(handlers.record_unit_plan, room, event)
+        await handle(handlers.record_unit_plan, event)
 
     @subscriber(ReviewRoundOpenedV1.TYPE)
     async def on_review_round_opened(event: ReviewRoundOpenedV1) -> None:
         """Ask the officers of every expected unit for their review report."""
-        if await asyncio.to_thread(handlers.queue_round_emails, room, event):
+        if await handle(handlers.queue_round_emails, event):
             wake_sender()
         poke_scanner()
 
     @subscriber(ReviewSubmissionSubmittedV1.TYPE)
     async def on_review_submitted(event: ReviewSubmissionSubmittedV1) -> None:
         """A unit submitted its review report."""
-        await asyncio.to_thread(handlers.record_submission, room, event)
+        await handle(handlers.record_submission, event)
 
     return queues

@@ -95,8 +95,17 @@ class NotificationsSettings(SessionSettings):
         default="digest", description="How supervisors who chose nothing are emailed (unit officers: immediately).")
     prefetch: int = Field(
         default=10, ge=1,
-        description="Unacknowledged messages each queue's consumer holds; they are handled concurrently "
-                    "(in threads), so this also bounds the events of one type in flight.",
+        description="Unacknowledged messages each queue's consumer holds; they are handled together "
+                    "(group commit, see batch_size), so this also bounds the events of one type in flight.",
+    )
+    batch_size: int = Field(
+        default=100, ge=1,
+        description="Most events handled together in one transaction (group commit, PostgreSQL only); each "
+                    "is still acked only after that commit. 1: a transaction per event.",
+    )
+    batch_runners: int = Field(
+        default=2, ge=1,
+        description="Group-commit transactions a consumer runs at once; the next batches form while they run.",
     )
     delivery_limit: int = Field(
         default=10,

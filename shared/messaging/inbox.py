@@ -10,6 +10,7 @@ from sqlmodel import Field, Session, SQLModel
 
 from shared.db import insert_new, session_scope
 from shared.events.base import Event, utcnow
+from shared.messaging.group_commit import joined_session
 
 
 class ProcessedEvent(SQLModel, table=True):
@@ -39,8 +40,17 @@ def handle_once(engine: Engine, event: Event, consumer: str, work: Callable[[Ses
     """Run `work` and record the event in one transaction, unless it was already processed.
 
     Returns False for a duplicate. The inbox row is written before the work, so a concurrent
-    duplicate blocks on its primary key instead of doing the work twice.
+    duplicate blocks on its primary key instead of doing the work twice. Inside a group commit
+    (`group_commit.GroupCommit`) the transaction is the batch's.
     """
+    joined = joined_session()
+    if joined is not None:  # a group commit's transaction: it commits, or reruns each event alone
+        if not claim(joined, event, consumer):
+            return False
+        work(joined)
+        joined.flush()
+        joined.expunge_all()  # the next event of the batch reads rows afresh, as in a session of its own
+        return True
     key = (consumer, event.event_id)
     try:
         with session_scope(engine) as session:

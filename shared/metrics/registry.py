@@ -41,6 +41,9 @@ EVENT_HANDLE = Histogram("plantrack_event_handle_seconds",
 CONSUMER_LAG = Histogram("plantrack_consumer_lag_seconds",
                          "From the event's occurrence to its successful handling.",
                          ["service", "event_type"], buckets=EVENT_BUCKETS)
+CONSUMER_BATCH = Histogram("plantrack_consumer_batch_events",
+                           "Events a consumer committed together in one transaction (group commit).",
+                           ["service"], buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500))
 EMAILS_SENT = Counter("plantrack_emails_sent_total", "Emails the SMTP server accepted.")
 EMAILS_FAILED = Counter("plantrack_emails_failed_total",
                         "Failed sends: permanent (the row is parked) or not (retried later).", ["permanent"])

@@ -2,13 +2,16 @@
 generators against a real uvicorn, the table, and the command's stage choice."""
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from services.bench import cpu
 from services.bench.load import Target, closed_loop
 from services.bench.processes import ServiceProcess
 from services.bench.scrape import parse, quantile
@@ -61,6 +64,28 @@ def test_the_table_shows_every_figure_with_its_limit_and_ratio() -> None:
         assert f"| {label} |" in table
     assert "| 0.042 | ≥ 0.5× |" in table
     assert "cpus=2" in table
+    with_cpu = render(result | {"steady_cpu_ms": {"assignments": 4.5, "machine": 12.25}})
+    assert "| steady, per update | assignments 4.50, machine 12.25 |" in with_cpu
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="CPU accounting reads /proc (Linux only)")
+def test_cpu_of_a_process_and_its_children_is_counted_to_its_name() -> None:
+    burn = ("import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass\n"
+            "print('burnt', flush=True)\ntime.sleep(30)")
+    parent = subprocess.Popen([sys.executable, "-c",
+                               f"import subprocess, sys; subprocess.run([sys.executable, '-c', {burn!r}])"],
+                              stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        with cpu.window({"worker": parent.pid}) as used:
+            assert parent.stdout is not None and parent.stdout.readline() == "burnt\n"
+    finally:
+        os.killpg(parent.pid, signal.SIGKILL)
+        parent.wait(10)
+    assert used.used["worker"] >= 0.35  # the child's 0.4 s, counted to its parent's name
+    assert used.used["machine"] >= used.used["worker"]
+    assert {"bench", "rabbitmq", "postgresql"} <= set(used.used)
+    assert used.ms_per(4)["worker"] == pytest.approx(1000 * used.used["worker"] / 4, abs=0.01)
+    assert used.cores() is not None and 0 < used.cores() <= (os.cpu_count() or 1) + 0.1
 
 
 @pytest.fixture(scope="module")
