@@ -1,23 +1,19 @@
 """Sending email over SMTP with aiosmtplib: the MIME message of a row, and its delivery."""
 
 import asyncio
-import io
 import logging
 import re
 import time
 import unicodedata
 from datetime import UTC, datetime
-from email.errors import HeaderParseError
-from email.generator import BytesGenerator
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 
 import aiosmtplib
 from email_validator import EmailNotValidError, validate_email
 
+from services.notifications import wire
 from services.notifications.models import OutgoingEmail
 from services.notifications.settings import NotificationsSettings
-from services.notifications.wire import POLICY
 from shared.messaging.relay import PermanentFailure
 from shared.metrics.registry import EMAILS_FAILED, EMAILS_SENT
 from shared.validation import strip_invisible
@@ -31,7 +27,6 @@ AUTH_CODES = frozenset({530, 534, 535, 538})  # authentication required / failed
 # refusals of the session rather than of this message (e.g. a blocked client address): retried
 SESSION_ERRORS = (aiosmtplib.SMTPConnectResponseError, aiosmtplib.SMTPHeloError)
 IDLE_SECONDS = 30.0  # a connection idle longer is closed and opened anew, before servers time it out
-WIRE = POLICY.clone(linesep="\r\n")
 
 
 def _one_line(text: str) -> str:
@@ -65,48 +60,39 @@ def envelope_address(recipient: str) -> str:
     return ascii_email
 
 
-def build_message(row: OutgoingEmail, sender: str) -> EmailMessage:
-    """The MIME message for an outgoing email row (UTF-8, with a stable Message-ID); raises
-    PermanentFailure when the row holds a value no email can carry."""
+def build_message(row: OutgoingEmail, sender: str) -> bytes:
+    """The message for an outgoing email row as sent (UTF-8, 7-bit, CRLF, with a stable
+    Message-ID); raises PermanentFailure when the row holds a value no email can carry."""
     reason = _never_sendable(row)
     if reason is not None:
         raise PermanentFailure(reason)
     try:
         return _build(row, sender)
-    except (ValueError, TypeError, HeaderParseError) as exc:
+    except (ValueError, TypeError, UnicodeError) as exc:
         raise PermanentFailure(f"cannot build the email: {type(exc).__name__}: {exc}") from exc
 
 
-def _build(row: OutgoingEmail, sender: str) -> EmailMessage:
-    msg = EmailMessage(policy=POLICY)
-    msg["From"] = _one_line(sender)
-    name = _one_line(row.recipient_name)
-    address = envelope_address(row.recipient)
-    msg["To"] = formataddr((name, address)) if name else address
-    msg["Subject"] = _one_line(row.subject)
-    msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = row.message_id
+def _build(row: OutgoingEmail, sender: str) -> bytes:
+    from_name, from_address = parseaddr(_one_line(sender))
+    headers = [
+        f"From: {wire.address(from_name, from_address or _one_line(sender))}{wire.CRLF}",
+        f"To: {wire.address(_one_line(row.recipient_name), envelope_address(row.recipient))}{wire.CRLF}",
+        wire.header("Subject", _one_line(row.subject)),
+        f"Date: {format_datetime(datetime.now(UTC))}{wire.CRLF}",
+        f"Message-ID: {row.message_id}{wire.CRLF}",
+    ]
     if row.correlation_id:
-        msg["X-Correlation-ID"] = row.correlation_id
-    msg["X-Plantrack-Event-ID"] = str(row.event_id)
-    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, no vacation notices
-    msg["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
+        headers.append(wire.header("X-Correlation-ID", _one_line(row.correlation_id)))
+    headers += [
+        f"X-Plantrack-Event-ID: {row.event_id}{wire.CRLF}",
+        f"Auto-Submitted: auto-generated{wire.CRLF}",  # RFC 3834: no auto-replies, no vacation notices
+        f"X-Auto-Response-Suppress: All{wire.CRLF}",  # the same, for Exchange
+    ]
     if row.unsubscribe_url:
-        msg["List-Unsubscribe"] = f"<{row.unsubscribe_url}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        headers += [f"List-Unsubscribe: <{row.unsubscribe_url}>{wire.CRLF}",
+                    f"List-Unsubscribe-Post: List-Unsubscribe=One-Click{wire.CRLF}"]
     # quoted-printable: 7-bit safe for servers without 8BITMIME, and the markup stays legible
-    msg.set_content(row.body, subtype="plain", charset="utf-8", cte="quoted-printable")
-    if row.html:
-        msg.add_alternative(row.html, subtype="html", charset="utf-8", cte="quoted-printable")
-    return msg
-
-
-def wire_bytes(message: EmailMessage) -> bytes:
-    """The message as sent: CRLF line ends, folded by the wire POLICY (aiosmtplib's own
-    flattening would use email.policy.SMTP, which splits long Vietnamese subjects badly)."""
-    out = io.BytesIO()
-    BytesGenerator(out, policy=WIRE).flatten(message)
-    return out.getvalue()
+    return wire.message_bytes(headers, row.body, row.html or "")
 
 
 class SmtpSender:
@@ -181,7 +167,7 @@ class SmtpSender:
             # the whole exchange within smtp_timeout: the row's lease is only a little longer
             async with self._lock, asyncio.timeout(self.settings.smtp_timeout):
                 try:
-                    await self._deliver(envelope_from, envelope_address(row.recipient), wire_bytes(message))
+                    await self._deliver(envelope_from, envelope_address(row.recipient), message)
                 except BaseException:
                     await asyncio.shield(self.close())  # whatever state the session is in, start afresh
                     raise
