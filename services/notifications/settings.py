@@ -7,9 +7,10 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.db import sqlite_default_url
 from shared.identity.settings import SessionSettings
+from shared.messaging.group_commit import GroupCommitSettings
 
 
-class NotificationsSettings(SessionSettings):
+class NotificationsSettings(SessionSettings, GroupCommitSettings):
     """Configuration of the event consumers and the SMTP sender."""
 
     model_config = SettingsConfigDict(
@@ -96,16 +97,7 @@ class NotificationsSettings(SessionSettings):
     prefetch: int = Field(
         default=10, ge=1,
         description="Unacknowledged messages each queue's consumer holds; they are handled together "
-                    "(group commit, see batch_size), so this also bounds the events of one type in flight.",
-    )
-    batch_size: int = Field(
-        default=100, ge=1,
-        description="Most events handled together in one transaction (group commit, PostgreSQL only); each "
-                    "is still acked only after that commit. 1: a transaction per event.",
-    )
-    batch_runners: int = Field(
-        default=2, ge=1,
-        description="Group-commit transactions a consumer runs at once; the next batches form while they run.",
+                    "(group commit, see GroupCommitSettings), so this also bounds the events of one type in flight.",
     )
     delivery_limit: int = Field(
         default=10,

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from pydantic import Field
+from pydantic_settings import BaseSettings
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -23,6 +25,20 @@ T = TypeVar("T")
 log = logging.getLogger("plantrack.consumer")
 
 _joined = threading.local()
+
+
+class GroupCommitSettings(BaseSettings):
+    """A consumer service's group commit (mixed into its one settings class, under its prefix)."""
+
+    batch_size: int = Field(
+        default=100, ge=1,
+        description="Most events handled together in one transaction (group commit, PostgreSQL only); each "
+                    "is still acked only after that commit. 1: a transaction per event.",
+    )
+    batch_runners: int = Field(
+        default=2, ge=1,
+        description="Group-commit transactions a consumer runs at once; the next batches form while they run.",
+    )
 
 
 def joined_session() -> Session | None:
@@ -61,21 +77,30 @@ class GroupCommit:
             if not batch:
                 continue
             CONSUMER_BATCH.labels(self.service).observe(len(batch))
-            if len(batch) > 1:
-                try:
-                    results = await asyncio.to_thread(self._together, [call for call, _ in batch])
-                except Exception:  # noqa: BLE001 - each is retried alone, and fails (or not) on its own
-                    log.info("batch of %d events failed; handling each alone", len(batch), exc_info=True)
-                else:
-                    for (_, future), result in zip(batch, results, strict=True):
-                        _settle(future, result)
-                    continue
-            for call, future in batch:
-                try:
-                    _settle(future, await asyncio.to_thread(call))
-                except Exception as exc:  # noqa: BLE001 - the handler's own failure, raised to it
+            try:
+                await self._commit(batch)
+            finally:  # cancelled (shutdown) or worse: no handler may wait forever
+                for _, future in batch:
                     if not future.done():
-                        future.set_exception(exc)
+                        future.cancel()
+
+    async def _commit(self, batch: list[tuple[Callable[[], Any], asyncio.Future[Any]]]) -> None:
+        """Settle each future of `batch`: all in one transaction, else (one call, or the batch failed) one by one."""
+        if len(batch) > 1:
+            try:
+                results = await asyncio.to_thread(self._together, [call for call, _ in batch])
+            except Exception:  # noqa: BLE001 - each is retried alone, and fails (or not) on its own
+                log.info("batch of %d events failed; handling each alone", len(batch), exc_info=True)
+            else:
+                for (_, future), result in zip(batch, results, strict=True):
+                    _settle(future, result)
+                return
+        for call, future in batch:
+            try:
+                _settle(future, await asyncio.to_thread(call))
+            except Exception as exc:  # noqa: BLE001 - the handler's own failure, raised to it
+                if not future.done():
+                    future.set_exception(exc)
 
     def _together(self, calls: list[Callable[[], Any]]) -> list[Any]:
         """Run `calls` one after another in one transaction (inbox.handle_once joins it)."""

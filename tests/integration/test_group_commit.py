@@ -102,6 +102,23 @@ async def test_the_same_row_changed_twice_in_one_batch_keeps_both_changes(report
         assert row is not None and (row.version, row.progress, row.update_id) == (3, 70, 12)
 
 
+class Fatal(BaseException):
+    """Not an Exception: what no handler catches (as SystemExit)."""
+
+
+async def test_no_caller_waits_forever_when_a_batch_dies(reporting_engine: Engine) -> None:
+    commits = GroupCommit(reporting_engine, "test", batch_size=100)
+
+    def dies() -> bool:
+        raise Fatal
+
+    calls = [commits.run(dies), commits.run(lambda: projections.apply_unit(reporting_engine, unit_event(1)))]
+    results = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), timeout=10)
+
+    assert all(isinstance(r, asyncio.CancelledError) for r in results)
+    assert count_rows(reporting_engine, ProcessedEvent) == 0  # the batch's transaction was rolled back
+
+
 def batches_of_several() -> float:
     """Transactions of more than one event reporting has committed, so far in this process."""
     total = REGISTRY.get_sample_value("plantrack_consumer_batch_events_count", {"service": "reporting"})
