@@ -106,20 +106,29 @@ def wait_for(check: Callable[[], bool], *, timeout: float, what: str, every: flo
         time.sleep(every)
 
 
-def drain_rate(count: Callable[[], float], total: float, *, timeout: float) -> float:
-    """Items a second while `count` (what is done so far) climbs to `total`, from the last sample
-    before it moved to the first that reached `total`."""
-    start_t, start_v = time.perf_counter(), count()
-    deadline = time.monotonic() + timeout
+def drain_rate(count: Callable[[], float], total: float, *, timeout: float, every: float = 0.05,
+               clock: Callable[[], float] = time.perf_counter, sleep: Callable[[float], None] = time.sleep) -> float:
+    """Items a second while `count` (what is done so far) climbs to `total`: from the first sample
+    that saw it move to the first that reached `total`, counting only what was done in between (a
+    worker that records its progress a batch at a time is not credited with a batch it took no time
+    for). When one step took it all the way, the rate from the last sample before it moved."""
+    before_t, before_v = clock(), count()
+    moved: tuple[float, float] | None = None
+    deadline = clock() + timeout
     while True:
-        now, value = time.perf_counter(), count()
+        now, value = clock(), count()
         if value >= total:
-            return (value - start_v) / (now - start_t) if now > start_t else 0.0
-        if value == start_v:
-            start_t = now  # not started yet (the process is still starting)
-        if time.monotonic() > deadline:
+            if moved is not None and value > moved[1]:
+                return (value - moved[1]) / (now - moved[0])
+            return (value - before_v) / (now - before_t) if now > before_t else 0.0
+        if moved is None:
+            if value == before_v:
+                before_t = now  # not started yet (the process is still starting)
+            else:
+                moved = (now, value)
+        if now > deadline:
             raise RuntimeError(f"only {value:.0f} of {total:.0f} done after {timeout:.0f} s")
-        time.sleep(0.05)
+        sleep(every)
 
 
 def _consumed(proc: ServiceProcess, service: str) -> Callable[[], float]:

@@ -14,6 +14,7 @@ import pytest
 from services.bench import cpu
 from services.bench.load import Target, closed_loop
 from services.bench.processes import ServiceProcess
+from services.bench.run import drain_rate
 from services.bench.scrape import parse, quantile
 from services.bench.servers import Rabbit
 from services.bench.table import ROWS, SINGLES, render
@@ -54,6 +55,30 @@ def test_quantiles_interpolate_inside_the_bucket_of_the_increase() -> None:
 def test_a_quantile_beyond_the_last_bucket_is_that_bucket_bound() -> None:
     after = {0.1: 0.0, 1.0: 1.0, float("inf"): 10.0}
     assert quantile({}, after, 0.99) == 1.0
+
+
+def test_a_drain_is_timed_from_its_first_step_and_credited_from_there() -> None:
+    samples = iter([0, 0, 0, 500, 500, 1000, 1000, 1500])  # a batch of 500 every two samples, one a second
+    seen = [-1]
+
+    def count() -> float:
+        seen[0] += 1
+        return float(next(samples))
+
+    rate = drain_rate(count, 1500, timeout=60, clock=lambda: float(seen[0] + 1), sleep=lambda _: None)
+    # the first batch, done before its first sight (second 3), is not credited: 1,000 over seconds 3 to 7
+    assert rate == 1000 / 4
+
+
+def test_a_drain_done_in_one_step_is_timed_from_the_last_still_sample() -> None:
+    samples = iter([0, 0, 800])
+    seen = [-1]
+
+    def count() -> float:
+        seen[0] += 1
+        return float(next(samples))
+
+    assert drain_rate(count, 800, timeout=60, clock=lambda: float(seen[0] + 1), sleep=lambda _: None) == 800
 
 
 def test_the_table_shows_every_figure_with_its_limit_and_ratio() -> None:
