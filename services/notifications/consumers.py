@@ -43,6 +43,7 @@ def register(
                           runners=room.settings.batch_runners)
 
     async def handle(handler: Callable[[Mailroom, Any], Any], event: Any) -> Any:
+        """Handle the event in a group commit with whatever else waits (shared.messaging.group_commit)."""
         return await commits.run(lambda: handler(room, event))
 
     def subscriber(event_type: str):  # type: ignore[no-untyped-def]

@@ -1,4 +1,5 @@
-"""What the notifications service does with each event (sync, one transaction each, once per event)."""
+"""What the notifications service does with each event (sync, once per event, in one transaction
+with its inbox row: its own, or a group commit's)."""
 
 import logging
 from collections.abc import Callable

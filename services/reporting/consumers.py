@@ -46,6 +46,7 @@ def register(broker: RabbitBroker, engine: Engine, settings: ReportingSettings) 
     commits = GroupCommit(engine, SERVICE, batch_size=settings.batch_size, runners=settings.batch_runners)
 
     async def apply(projection: Callable[[Engine, Any], bool], event: Any) -> bool:
+        """Apply the event in a group commit with whatever else waits (shared.messaging.group_commit)."""
         return await commits.run(lambda: projection(engine, event))
 
     def subscriber(event_type: str):  # type: ignore[no-untyped-def]
