@@ -64,13 +64,19 @@ class GroupCommit:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiting.append((call, future))
         if len(self._running) < self.runners:
-            runner = asyncio.create_task(self._drain())
-            self._running.add(runner)
-            runner.add_done_callback(self._running.discard)
+            self._running.add(asyncio.create_task(self._drain()))
         return await future
 
     async def _drain(self) -> None:
         """Commit batches until nobody waits; what arrives during a batch forms the next one."""
+        try:
+            await self._drain_batches()
+        finally:
+            # in the same step as the last look at the queue: a done-callback would run a moment
+            # later, and a call made in between would find every runner taken and wait forever
+            self._running.discard(asyncio.current_task())  # type: ignore[arg-type]
+
+    async def _drain_batches(self) -> None:
         while self._waiting:
             batch = [(c, f) for c, f in self._waiting[:self.batch_size] if not f.done()]
             del self._waiting[:self.batch_size]

@@ -102,6 +102,16 @@ async def test_the_same_row_changed_twice_in_one_batch_keeps_both_changes(report
         assert row is not None and (row.version, row.progress, row.update_id) == (3, 70, 12)
 
 
+async def test_a_call_made_as_the_last_runner_finishes_is_still_run(reporting_engine: Engine) -> None:
+    commits = GroupCommit(reporting_engine, "test", batch_size=100, runners=1)
+    txids: list[int] = []
+    # the caller wakes before the finished runner's task is done: the next call must start a runner
+    assert await commits.run(recording_txid(reporting_engine, unit_event(1), txids))
+    async with asyncio.timeout(10):  # in this very step, not in a task of its own (as wait_for would)
+        assert await commits.run(recording_txid(reporting_engine, unit_event(2), txids))
+    assert count_rows(reporting_engine, ProcessedEvent) == 2
+
+
 class Fatal(BaseException):
     """Not an Exception: what no handler catches (as SystemExit)."""
 
