@@ -13,7 +13,7 @@ import pytest
 
 from services.bench import cpu
 from services.bench.load import Target, closed_loop
-from services.bench.processes import ServiceProcess
+from services.bench.processes import ServiceProcess, free_port
 from services.bench.run import drain_rate
 from services.bench.scrape import parse, quantile
 from services.bench.servers import Rabbit
@@ -79,6 +79,11 @@ def test_a_drain_done_in_one_step_is_timed_from_the_last_still_sample() -> None:
         return float(next(samples))
 
     assert drain_rate(count, 800, timeout=60, clock=lambda: float(seen[0] + 1), sleep=lambda _: None) == 800
+
+
+def test_free_ports_are_never_handed_out_twice() -> None:
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)
 
 
 def test_the_table_shows_every_figure_with_its_limit_and_ratio() -> None:
